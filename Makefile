@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rust_procmaps: the two commands a newcomer needs, plus the usual
+# out-of-tree module targets for people with their own kernel tree.
+#
+#   make run     build everything (first time: toolchain root + kernel, ~10 min),
+#                boot it in QEMU, show our maps of PID 1 next to /proc's
+#   make check   the same, then run every test in the guest; ends with
+#                "N passed, N failed, N skipped"
+#   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
+
+.PHONY: all run check modules clean
+
+ifneq ($(KDIR),)
+all: modules
+else
+all: check
+endif
+
+run:
+	@scripts/run-guest.sh demo
+
+check:
+	@scripts/run-guest.sh check
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module CONFIG_RUST_PROCMAPS=m modules
+
+clean:
+ifneq ($(KDIR),)
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean
+endif
+	rm -rf $${RUST_PROCMAPS_CACHE:-$$HOME/.cache/rust_procmaps}/build-logs

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Debugfs directories and files with our own `file_operations`.
+//!
+//! `kernel::debugfs` builds whole files from a `Writer` and offers no way to attach custom
+//! `file_operations` or to reach a directory's dentry, but `maps` must stream through a
+//! seq_file iterator. This is the small raw wrapper we use instead.
+//!
+//! Removal is safe against concurrent users: `debugfs_remove()` waits for in-flight file
+//! operations (debugfs' full proxy brackets each of them), and the proxy takes a module
+//! reference for every open file, so `rmmod` is refused while any file is open.
+//!
+//! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
+
+use core::ptr::NonNull;
+use kernel::{bindings, error::from_err_ptr, module::this_module, prelude::*};
+
+/// `file_operations` that can live in a `static`.
+#[repr(transparent)]
+pub(crate) struct FileOps(bindings::file_operations);
+
+// SAFETY: The table is never written after construction; the C side only reads it.
+unsafe impl Sync for FileOps {}
+
+/// An `open` callback.
+pub(crate) type OpenFn =
+    unsafe extern "C" fn(*mut bindings::inode, *mut bindings::file) -> c_int;
+
+impl FileOps {
+    /// Operations for a read-only seq_file: `open`/`release` given, `read`/`llseek` from the
+    /// seq_file core; writes and `mmap` are refused by the VFS (no method).
+    pub(crate) const fn seq_file(open: OpenFn, release: OpenFn) -> Self {
+        Self(bindings::file_operations {
+            owner: this_module::<crate::LocalModule>().as_ptr(),
+            open: Some(open),
+            release: Some(release),
+            read: Some(bindings::seq_read),
+            llseek: Some(bindings::seq_lseek),
+            // SAFETY: All-zero is a valid `file_operations` (every method absent).
+            ..unsafe { core::mem::zeroed() }
+        })
+    }
+}
+
+/// An owned debugfs directory; it is removed with everything under it when dropped.
+///
+/// # Invariants
+///
+/// `dentry` is a live debugfs directory created by this module and not yet removed.
+pub(crate) struct DebugfsDir {
+    dentry: NonNull<bindings::dentry>,
+}
+
+// SAFETY: debugfs dentries may be used and removed from any thread.
+unsafe impl Send for DebugfsDir {}
+// SAFETY: The only shared-reference method creates children, which debugfs serialises.
+unsafe impl Sync for DebugfsDir {}
+
+impl DebugfsDir {
+    /// Creates directory `name` under `parent` (the debugfs root when `None`).
+    pub(crate) fn new(name: &CStr, parent: Option<&DebugfsDir>) -> Result<Self> {
+        let parent = parent.map_or(core::ptr::null_mut(), |p| p.dentry.as_ptr());
+        // SAFETY: `name` is a valid C string; `parent` is null or a live dentry (invariant).
+        let dentry = from_err_ptr(unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), parent) })?;
+        let dentry = NonNull::new(dentry).ok_or(ENOMEM)?;
+        // INVARIANT: debugfs just created it.
+        Ok(Self { dentry })
+    }
+
+    /// Creates file `name` in this directory; `data` becomes the inode's `i_private`.
+    ///
+    /// The file is removed with the directory.
+    pub(crate) fn add_file(
+        &self,
+        name: &CStr,
+        mode: u16,
+        data: *mut c_void,
+        fops: &'static FileOps,
+    ) -> Result {
+        // SAFETY: `name` is a valid C string, the parent is live (invariant) and `fops` is
+        // static. `data` is only handed back to our own `open`.
+        from_err_ptr(unsafe {
+            bindings::debugfs_create_file_full(
+                name.as_char_ptr(),
+                mode,
+                self.dentry.as_ptr(),
+                data,
+                core::ptr::null(),
+                &fops.0,
+            )
+        })?;
+        Ok(())
+    }
+}
+
+impl Drop for DebugfsDir {
+    fn drop(&mut self) {
+        // SAFETY: The dentry is live (invariant); this waits for in-flight file operations.
+        unsafe { bindings::debugfs_remove(self.dentry.as_ptr()) };
+    }
+}

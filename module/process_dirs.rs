@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One debugfs directory per live process, kept in sync with fork and exit.
+//!
+//! `/sys/kernel/debug/rust_procmaps/TGID/` exists for every thread-group leader in the process
+//! list (zombies included, as in `/proc`), named by its id in the initial PID namespace. The
+//! sched tracepoints are not exported as symbols, but `for_each_kernel_tracepoint()` and
+//! `tracepoint_probe_register()` are: probes on `sched_process_fork` (a new process is in the
+//! task list) and `sched_process_free` (a task was reaped and unhashed) queue one work item,
+//! and the work, in process context, compares the process list with the directories and
+//! creates or removes the difference. Events that arrive while the work is queued are
+//! absorbed by the same run.
+
+use kernel::{
+    bindings,
+    new_mutex,
+    prelude::*,
+    rbtree::RBTree,
+    str::CString,
+    sync::{rcu, Arc, ArcBorrow, Mutex},
+    workqueue::{self, impl_has_work, new_work, Work, WorkItem},
+};
+
+use crate::{debugfs_files::DebugfsDir, maps_file::MAPS_FOPS, stats::STATS};
+
+// SAFETY: Declared in rust_procmaps.h and defined in helpers.c with these signatures.
+#[expect(improper_ctypes, reason = "task_struct is only passed by pointer, never by value")]
+extern "C" {
+    fn rust_procmaps_next_task(p: *mut bindings::task_struct) -> *mut bindings::task_struct;
+    fn rust_procmaps_tracepoint_synchronize_unregister();
+}
+
+/// The directory tree: `rust_procmaps/` and one subdirectory per process.
+#[pin_data]
+pub(crate) struct ProcessDirs {
+    /// Per-process directories by tgid. Declared before `root` so they are removed first.
+    #[pin]
+    dirs: Mutex<RBTree<i32, DebugfsDir>>,
+    #[pin]
+    work: Work<ProcessDirs>,
+    root: DebugfsDir,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for ProcessDirs { self.work }
+}
+
+impl WorkItem for ProcessDirs {
+    type Pointer = Arc<ProcessDirs>;
+
+    fn run(this: Arc<ProcessDirs>) {
+        if let Err(err) = this.sync() {
+            pr_warn!("directory sync failed: {:?}\n", err);
+        }
+    }
+}
+
+/// Thread-group ids of all processes, sorted.
+fn live_tgids() -> Result<KVec<i32>> {
+    let mut capacity = 256;
+    loop {
+        let mut tgids = KVec::with_capacity(capacity, GFP_KERNEL)?;
+        let complete = {
+            let _rcu = rcu::read_lock();
+            let init = &raw mut bindings::init_task;
+            let mut task = init;
+            loop {
+                // SAFETY: `task` is `init_task` or came from the RCU-protected task list, and
+                // we hold the RCU read lock that `next_task` requires.
+                task = unsafe { rust_procmaps_next_task(task) };
+                if task == init {
+                    break true;
+                }
+                // SAFETY: `task` is on the task list and valid under RCU.
+                if tgids.push_within_capacity(unsafe { (*task).tgid }).is_err() {
+                    break false;
+                }
+            }
+        };
+        if complete {
+            tgids.sort_unstable();
+            return Ok(tgids);
+        }
+        capacity *= 2;
+    }
+}
+
+impl ProcessDirs {
+    /// Creates `rust_procmaps/` with its `stats` file; per-process directories come with
+    /// [`ProcessDirs::sync`].
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        let root = DebugfsDir::new(c"rust_procmaps", None)?;
+        root.add_file(c"stats", 0o444, core::ptr::null_mut(), &crate::stats::STATS_FOPS)?;
+        Arc::pin_init(
+            pin_init!(Self {
+                dirs <- new_mutex!(RBTree::new()),
+                work <- new_work!("rust_procmaps::ProcessDirs::work"),
+                root,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Creates the directories of new processes and removes those of reaped ones.
+    pub(crate) fn sync(&self) -> Result {
+        STATS.dir_syncs.inc();
+        let tgids = live_tgids()?;
+        let mut dirs = self.dirs.lock();
+
+        let mut gone = KVec::new();
+        for tgid in dirs.keys() {
+            if tgids.binary_search(tgid).is_err() {
+                gone.push(*tgid, GFP_KERNEL)?;
+            }
+        }
+        for tgid in gone {
+            dirs.remove(&tgid);
+            STATS.dirs_removed.inc();
+        }
+
+        for &tgid in tgids.iter() {
+            if dirs.get(&tgid).is_none() {
+                let dir = self.create_dir(tgid)?;
+                dirs.try_create_and_insert(tgid, dir, GFP_KERNEL)?;
+                STATS.dirs_created.inc();
+            }
+        }
+        Ok(())
+    }
+
+    fn create_dir(&self, tgid: i32) -> Result<DebugfsDir> {
+        let name = CString::try_from_fmt(fmt!("{tgid}"))?;
+        let dir = DebugfsDir::new(&name, Some(&self.root))?;
+        // The tgid itself is the files' `i_private`; `open` looks the process up by it.
+        let data = tgid as usize as *mut c_void;
+        dir.add_file(c"maps", 0o444, data, &MAPS_FOPS)?;
+        Ok(dir)
+    }
+
+    /// Waits until a queued synchronisation has run.
+    fn flush(&self) {
+        // SAFETY: `self.work` is a valid, initialised work item.
+        unsafe { bindings::flush_work(Work::raw_get(&self.work)) };
+    }
+}
+
+/// Queues a synchronisation; called from the tracepoint probes (atomic context).
+///
+/// # Safety
+///
+/// `data` must be the pointer [`Tracepoints::register`] handed to the probes.
+unsafe fn kick(data: *mut c_void) {
+    // SAFETY: `data` came from `Arc::into_raw` and that reference is only given back after the
+    // probes are unregistered and synchronised.
+    let dirs: Arc<ProcessDirs> = unsafe { ArcBorrow::from_raw(data.cast_const().cast::<ProcessDirs>()) }.into();
+    // SAFETY: `system_dfl_wq` is created at boot and never destroyed.
+    let queue = unsafe { workqueue::Queue::from_raw(bindings::system_dfl_wq) };
+    // Already queued: the queued run will see this change too.
+    let _ = queue.enqueue(dirs);
+}
+
+/// Probe of `sched_process_fork(parent, child)`.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the registered `data`.
+unsafe extern "C" fn on_fork(
+    data: *mut c_void,
+    _parent: *mut bindings::task_struct,
+    child: *mut bindings::task_struct,
+) {
+    // SAFETY: The tracepoint passes the live child task.
+    let (pid, tgid) = unsafe { ((*child).pid, (*child).tgid) };
+    // A new thread is not a new process.
+    if pid == tgid {
+        // SAFETY: `data` is what we registered.
+        unsafe { kick(data) };
+    }
+}
+
+/// Probe of `sched_process_free(task)`.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the registered `data`.
+unsafe extern "C" fn on_free(data: *mut c_void, _task: *mut bindings::task_struct) {
+    // SAFETY: `data` is what we registered.
+    unsafe { kick(data) };
+}
+
+/// The two tracepoints, found by name.
+struct Found {
+    fork: *mut bindings::tracepoint,
+    free: *mut bindings::tracepoint,
+}
+
+/// Callback of `for_each_kernel_tracepoint`.
+///
+/// # Safety
+///
+/// `found` must point to a [`Found`].
+unsafe extern "C" fn find_tracepoint(tp: *mut bindings::tracepoint, found: *mut c_void) {
+    // SAFETY: `found` is our `Found`; `tp` is a valid tracepoint with a C-string name.
+    unsafe {
+        let found = &mut *found.cast::<Found>();
+        let name = CStr::from_char_ptr((*tp).name);
+        if name == c"sched_process_fork" {
+            found.fork = tp;
+        } else if name == c"sched_process_free" {
+            found.free = tp;
+        }
+    }
+}
+
+/// Registered tracepoint probes; unregistered (and waited for) on drop.
+///
+/// # Invariants
+///
+/// `on_fork` is registered on `fork` and `on_free` on `free`, both with `data`, which owns one
+/// reference to a `ProcessDirs` (from `Arc::into_raw`).
+pub(crate) struct Tracepoints {
+    fork: *mut bindings::tracepoint,
+    free: *mut bindings::tracepoint,
+    data: *const ProcessDirs,
+}
+
+// SAFETY: Tracepoints may be unregistered from any thread.
+unsafe impl Send for Tracepoints {}
+// SAFETY: No method takes `&self`.
+unsafe impl Sync for Tracepoints {}
+
+impl Tracepoints {
+    /// Registers the probes that keep `dirs` in sync.
+    pub(crate) fn register(dirs: &Arc<ProcessDirs>) -> Result<Self> {
+        let mut found = Found { fork: core::ptr::null_mut(), free: core::ptr::null_mut() };
+        // SAFETY: The callback matches the expected type and `found` outlives the call.
+        unsafe {
+            bindings::for_each_kernel_tracepoint(Some(find_tracepoint), (&raw mut found).cast())
+        };
+        if found.fork.is_null() || found.free.is_null() {
+            pr_err!("sched_process_fork/free tracepoints not found (CONFIG_TRACEPOINTS?)\n");
+            return Err(ENOENT);
+        }
+        let data = Arc::into_raw(dirs.clone());
+        // SAFETY: The probes have the tracepoints' prototypes (with the leading `data`), and
+        // `data` stays valid until they are unregistered in `drop`.
+        let ret = unsafe {
+            bindings::tracepoint_probe_register(found.fork, on_fork as *mut c_void, data as *mut c_void)
+        };
+        if ret != 0 {
+            // SAFETY: Gives back the reference taken above; nothing uses it.
+            drop(unsafe { Arc::from_raw(data) });
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: As above.
+        let ret = unsafe {
+            bindings::tracepoint_probe_register(found.free, on_free as *mut c_void, data as *mut c_void)
+        };
+        if ret != 0 {
+            // SAFETY: Undo the first registration, wait for running probes, give back `data`.
+            unsafe {
+                bindings::tracepoint_probe_unregister(found.fork, on_fork as *mut c_void, data as *mut c_void);
+                rust_procmaps_tracepoint_synchronize_unregister();
+                drop(Arc::from_raw(data));
+            }
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: Both probes are registered with `data`, which owns a reference.
+        Ok(Self { fork: found.fork, free: found.free, data })
+    }
+}
+
+impl Drop for Tracepoints {
+    fn drop(&mut self) {
+        let data = self.data as *mut c_void;
+        // SAFETY: Registered with these arguments (invariant).
+        unsafe {
+            bindings::tracepoint_probe_unregister(self.fork, on_fork as *mut c_void, data);
+            bindings::tracepoint_probe_unregister(self.free, on_free as *mut c_void, data);
+            // No probe runs any more after this; none can queue the work again.
+            rust_procmaps_tracepoint_synchronize_unregister();
+        }
+        // SAFETY: The reference from `register`; no probe can use it now.
+        let dirs = unsafe { Arc::from_raw(self.data) };
+        dirs.flush();
+    }
+}

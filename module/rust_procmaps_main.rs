@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/proc/PID/maps` re-implemented as debugfs files, read under per-VMA locks.
+//!
+//! `/sys/kernel/debug/rust_procmaps/PID/maps` prints exactly what `/proc/PID/maps` prints,
+//! walking the VMA tree under RCU and holding one per-VMA read lock at a time, so that a
+//! monitoring reader does not stall the monitored process's `mmap()`/`munmap()`.
+//! `/sys/kernel/debug/rust_procmaps/stats` counts which locking path served the reads.
+//!
+//! See `Documentation/rust_procmaps.rst` for the locking scheme and its invariants.
+
+use kernel::{prelude::*, sync::Arc};
+
+mod access;
+mod debugfs_files;
+mod gate;
+mod maps_file;
+mod mm_lock;
+mod process_dirs;
+mod stats;
+mod vma_format;
+
+use process_dirs::{ProcessDirs, Tracepoints};
+
+module! {
+    type: RustProcmaps,
+    name: "rust_procmaps",
+    authors: ["rust_procmaps developers"],
+    description: "/proc/PID/maps under per-VMA locks, as debugfs files",
+    license: "GPL",
+}
+
+struct RustProcmaps {
+    /// Dropped first: no probe runs and no sync is queued once it is gone.
+    _tracepoints: Tracepoints,
+    _dirs: Arc<ProcessDirs>,
+}
+
+impl kernel::Module for RustProcmaps {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        gate::init();
+        let dirs = ProcessDirs::new()?;
+        let tracepoints = Tracepoints::register(&dirs)?;
+        // Processes that existed before the probes: the probes cover everything after.
+        dirs.sync()?;
+        pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/maps\n");
+        Ok(Self { _tracepoints: tracepoints, _dirs: dirs })
+    }
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build (once, then incrementally) the Linux 7.3 kernel the module runs on.
+#   scripts/build-kernel.sh debug   -> lockdep/KASAN/KFENCE/kmemleak test kernel
+#   scripts/build-kernel.sh bench   -> the same options without debugging
+# The tree is unpacked from the root's linux-source package; the build dir is
+# keyed by flavour, and a stamp of the config fragments + toolchain versions
+# decides whether to run make again.
+
+. "$(dirname "$0")/lib.sh"
+
+flavour=${1:-debug}
+[ -f "$REPO/kernel/$flavour.config" ] || die "unknown kernel flavour '$flavour'"
+
+"$REPO/scripts/setup-toolchain.sh"
+
+src=/build/linux-source-$KSERIES
+obj=/build/obj-$flavour
+stamp=$ROOT$obj/.rust_procmaps-stamp
+want=$(cat "$REPO/kernel/base.config" "$REPO/kernel/$flavour.config" \
+	"$ROOT/.rust_procmaps-toolchain" | sha256sum | cut -c1-16)
+
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$ROOT$obj/arch/x86/boot/bzImage" ]; then
+	exit 0
+fi
+
+if [ ! -f "$ROOT$src/Makefile" ] ||
+   [ "$(cat "$ROOT$src/.rust_procmaps-pkg" 2>/dev/null)" != "$(grep '^linux-source' "$ROOT/.rust_procmaps-toolchain")" ]; then
+	log "unpacking linux-source-$KSERIES"
+	rm -rf "$ROOT$src"
+	mkdir -p "$ROOT/build"
+	tar -C "$ROOT/build" -xf "$ROOT/usr/src/linux-source-$KSERIES.tar.xz"
+	grep '^linux-source' "$ROOT/.rust_procmaps-toolchain" >"$ROOT$src/.rust_procmaps-pkg"
+fi
+
+log "configuring the $flavour kernel"
+mkdir -p "$ROOT$obj"
+cat "$REPO/kernel/base.config" "$REPO/kernel/$flavour.config" >"$ROOT$obj/fragment.config"
+in_root /bin/bash -c "
+	set -e
+	cd $src
+	make -s LLVM=1 O=$obj tinyconfig >/dev/null
+	scripts/kconfig/merge_config.sh -m -O $obj $obj/.config $obj/fragment.config >/dev/null
+	make -s LLVM=1 O=$obj olddefconfig >/dev/null
+	make -s LLVM=1 O=$obj rustavailable >/dev/null
+"
+
+# Several options silently drop when a dependency is missing: check them all.
+missing=0
+while IFS= read -r line; do
+	case $line in
+	CONFIG_*=*)
+		grep -qx -- "$line" "$ROOT$obj/.config" || { log "not set: $line"; missing=1; } ;;
+	"# CONFIG_"*" is not set")
+		opt=${line#\# }; opt=${opt%% *}
+		! grep -q "^$opt=" "$ROOT$obj/.config" || { log "still set: $opt"; missing=1; } ;;
+	esac
+done <"$ROOT$obj/fragment.config"
+[ $missing = 0 ] || die "the kernel config lacks options the fragments ask for"
+
+log "building the $flavour kernel (first build about 12 min on 2 cores; progress every 30 s)"
+start=$(date +%s)
+in_root /bin/bash -c "cd $src && make LLVM=1 O=$obj -j$(nproc)" >"$ROOT$obj/build.log" 2>&1 &
+pid=$!
+while kill -0 $pid 2>/dev/null; do
+	sleep 30
+	kill -0 $pid 2>/dev/null || break
+	log "  ... $(($(date +%s) - start)) s, $(grep -c '^  ' "$ROOT$obj/build.log" || true) steps, last: $(tail -n1 "$ROOT$obj/build.log" | cut -c1-60)"
+done
+wait $pid || { tail -n 40 "$ROOT$obj/build.log"; die "kernel build failed (log: $ROOT$obj/build.log)"; }
+echo "$want" >"$stamp"
+log "kernel built in $(($(date +%s) - start)) s: $ROOT$obj/arch/x86/boot/bzImage"

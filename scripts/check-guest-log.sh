@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Judge a guest's serial log: count the TAP results, fail on any kernel splat,
+# and print the summary line "N passed, N failed, N skipped".
+set -uo pipefail
+log=$1 mode=${2:-check}
+
+passed=$(grep -E '^ok [0-9]+ ' "$log" | grep -vc '# SKIP' || true)
+skipped=$(grep -E '^ok [0-9]+ ' "$log" | grep -c '# SKIP' || true)
+failed=$(grep -cE '^not ok [0-9]+ ' "$log" || true)
+
+# Kernel reports that fail the run whatever the tests said.
+splat='(WARNING:|BUG:|Oops|general protection fault|INFO: possible|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|lock held when returning|KASAN:|KFENCE:|UBSAN:|unreferenced object|detected stall|blocked for more than|Kernel panic|Call Trace:)'
+if grep -E "$splat" "$log" >/dev/null; then
+	echo "guest log has kernel reports:"
+	grep -nE "$splat" "$log" | head -n 20
+	echo "not ok 0 host.guest_log_clean"
+	failed=$((failed + 1))
+else
+	passed=$((passed + 1))
+fi
+if grep -q '^== guest done' "$log"; then
+	passed=$((passed + 1))
+else
+	echo "not ok 0 host.guest_finished (crash, hang or timeout)"
+	failed=$((failed + 1))
+fi
+if [ "$mode" = check ] && [ "$passed" -lt 3 ]; then
+	echo "not ok 0 host.tests_ran"
+	failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

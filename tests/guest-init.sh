@@ -1,0 +1,69 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the test guest (busybox). The kernel command line says what to do:
+#   rpm_mode=demo   print our maps of PID 1 next to a byte-compare with /proc
+#   rpm_mode=check  run every test in /tests and check the module unloads cleanly
+#   rpm_tests=a,b   run only these tests (default: all)
+#   rpm_interactive=1  then give a shell on the console
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t debugfs -o mode=755 debugfs /sys/kernel/debug
+mount -t tmpfs tmp /tmp
+mode=$(sed -n 's/.*rpm_mode=\([a-z]*\).*/\1/p' /proc/cmdline)
+only=$(sed -n 's/.*rpm_tests=\([a-z_,]*\).*/\1/p' /proc/cmdline)
+interactive=$(sed -n 's/.*rpm_interactive=\([0-9]\).*/\1/p' /proc/cmdline)
+D=/sys/kernel/debug/rust_procmaps
+
+tap() { echo "$1 0 guest.$2"; }
+
+echo "== rust_procmaps guest up: $(uname -r), $(nproc) CPUs, mode=$mode"
+# Forget leaks from boot so that a later scan shows only what happened since.
+[ -f /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
+if insmod /rust_procmaps.ko; then tap ok insmod; else tap "not ok" insmod; fi
+
+case $mode in
+demo)
+	echo "== cat $D/1/maps"
+	cat $D/1/maps
+	if cmp /proc/1/maps $D/1/maps; then
+		echo "== identical to /proc/1/maps ($(wc -c < /proc/1/maps) bytes)"
+	else
+		echo "== DIFFERS from /proc/1/maps"
+	fi
+	echo "== $D/stats"
+	cat $D/stats
+	if [ "$interactive" = 1 ]; then
+		echo "== guest shell: try 'cat $D/\$\$/maps'; 'exit' powers off"
+		setsid cttyhack sh
+	fi
+	;;
+check)
+	for t in /tests/*; do
+		[ -x "$t" ] || continue
+		case ",$only," in ,,|*",${t##*/},"*) ;; *) continue ;; esac
+		echo "== test ${t##*/}"
+		"$t"
+		echo "== exit ${t##*/} $?"
+	done
+	echo "== $D/stats"
+	cat $D/stats
+	;;
+esac
+
+if rmmod rust_procmaps; then tap ok rmmod; else tap "not ok" rmmod; fi
+if [ -f /sys/kernel/debug/kmemleak ]; then
+	# kmemleak only reports objects older than 5 s, found on two scans.
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	echo scan > /sys/kernel/debug/kmemleak
+	if [ -s /sys/kernel/debug/kmemleak ]; then
+		tap "not ok" kmemleak
+		cat /sys/kernel/debug/kmemleak
+	else
+		tap ok kmemleak
+	fi
+fi
+echo "== guest done"
+reboot -f

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Race test: a mutator keeps splitting, merging, remapping, growing and
+ * shrinking VMAs while readers read its maps in small chunks. Every read must
+ * keep the guarantees of /proc/PID/maps under per-VMA locks:
+ *  - addresses never go backwards (each line ends above the previous one);
+ *  - the two anchor VMAs, which never change, are always printed;
+ *  - the work area, which is always fully mapped, never shows a gap.
+ * A VMA may be printed twice (before and after a change); that is allowed.
+ * Then the stats must show the per-VMA path and the mmap_lock fallback.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "procmaps_util.h"
+
+#define PAGE 4096UL
+#define WORK_PAGES 16
+#define FLEX_PAGES 8
+/* Layout: [lo anchor][work area][flex, 1..8 pages, then hole][hi anchor] */
+#define AREA_PAGES (1 + WORK_PAGES + FLEX_PAGES + 1)
+
+struct layout {
+	unsigned long lo, work, work_end, flex, hi, end;
+};
+
+static struct layout lay;
+static pid_t mutator;
+static volatile int stop_readers;
+
+struct reader_result {
+	long reads, lines, violations;
+	char first_violation[256];
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void mutate_forever(void)
+{
+	unsigned int seed = getpid();
+	unsigned long flex_pages = 1;
+
+	for (;;) {
+		unsigned long k = rand_r(&seed) % WORK_PAGES;
+		unsigned long n = 1 + rand_r(&seed) % (WORK_PAGES - k);
+		char *page = (char *)lay.work + k * PAGE;
+		void *p;
+
+		switch (rand_r(&seed) % 5) {
+		case 0: /* split */
+			mprotect(page, PAGE, PROT_READ);
+			break;
+		case 1: /* merge back */
+			mprotect(page, n * PAGE, PROT_READ | PROT_WRITE);
+			break;
+		case 2: /* remap in place */
+			mmap(page, n * PAGE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			break;
+		case 3: /* fault a page in (every page stays readable) */
+			(void)*(volatile char *)page;
+			break;
+		case 4: /* grow or shrink the flex VMA */
+			n = 1 + rand_r(&seed) % FLEX_PAGES;
+			p = mremap((void *)lay.flex, flex_pages * PAGE, n * PAGE, 0);
+			if (p != MAP_FAILED)
+				flex_pages = n;
+			break;
+		}
+	}
+}
+
+static int check_read(const struct buf *b, struct reader_result *r)
+{
+	unsigned long prev_end = 0, covered = lay.work;
+	int saw_lo = 0, saw_hi = 0;
+	char *line = b->data;
+
+	while (line && *line) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2 || start >= end) {
+			snprintf(r->first_violation, sizeof(r->first_violation),
+				 "unparsable line: %.80s", line);
+			return 1;
+		}
+		if (end <= prev_end) {
+			snprintf(r->first_violation, sizeof(r->first_violation),
+				 "went backwards: %lx-%lx after end %lx", start, end, prev_end);
+			return 1;
+		}
+		prev_end = end;
+		r->lines++;
+		if (start == lay.lo && end == lay.work)
+			saw_lo = 1;
+		if (start == lay.hi && end == lay.end)
+			saw_hi = 1;
+		if (covered < lay.work_end && end > covered) {
+			if (start > covered) {
+				snprintf(r->first_violation, sizeof(r->first_violation),
+					 "gap %lx-%lx in the work area", covered, start);
+				return 1;
+			}
+			covered = end;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	if (!saw_lo || !saw_hi || covered < lay.work_end) {
+		snprintf(r->first_violation, sizeof(r->first_violation),
+			 "missing: lo anchor %d, hi anchor %d, work covered to %lx of %lx",
+			 saw_lo, saw_hi, covered, lay.work_end);
+		return 1;
+	}
+	return 0;
+}
+
+static void *reader(void *arg)
+{
+	static const size_t chunks[] = { 64, 200, 1024, 4096 };
+	struct reader_result *r = arg;
+	char path[128];
+	struct buf b;
+
+	ours_path(path, sizeof(path), mutator, "maps");
+	while (!stop_readers) {
+		if (read_all(path, chunks[r->reads % 4], &b)) {
+			snprintf(r->first_violation, sizeof(r->first_violation),
+				 "read failed: %s", strerror(errno));
+			r->violations++;
+			break;
+		}
+		if (check_read(&b, r))
+			r->violations++;
+		buf_free(&b);
+		r->reads++;
+	}
+	return NULL;
+}
+
+FIXTURE(race) {
+	int unused;
+};
+
+FIXTURE_SETUP(race)
+{
+	char *area = mmap(NULL, AREA_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, area);
+	lay.lo = (unsigned long)area;
+	lay.work = lay.lo + PAGE;
+	lay.work_end = lay.work + WORK_PAGES * PAGE;
+	lay.flex = lay.work_end;
+	lay.hi = lay.flex + FLEX_PAGES * PAGE;
+	lay.end = lay.hi + PAGE;
+	/* Anchors differ in protection from their neighbours, so they never merge. */
+	ASSERT_EQ(0, mprotect((void *)lay.lo, PAGE, PROT_READ | PROT_EXEC));
+	ASSERT_EQ(0, mprotect((void *)lay.hi, PAGE, PROT_READ | PROT_EXEC));
+	ASSERT_EQ(0, mprotect((void *)lay.flex, FLEX_PAGES * PAGE, PROT_READ));
+	ASSERT_EQ(0, munmap((void *)(lay.flex + PAGE), (FLEX_PAGES - 1) * PAGE));
+	mutator = fork();
+	ASSERT_GE(mutator, 0);
+	if (mutator == 0)
+		mutate_forever();
+	usleep(200 * 1000);
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	int status;
+
+	kill(mutator, SIGKILL);
+	waitpid(mutator, &status, 0);
+}
+
+static long run_readers(struct __test_metadata *_metadata, int nreaders, double secs,
+			const char *until_stat, long long until_value)
+{
+	pthread_t threads[8];
+	struct reader_result results[8] = { 0 };
+	long reads = 0, lines = 0, violations = 0;
+	double end = now() + secs;
+	int i;
+
+	stop_readers = 0;
+	for (i = 0; i < nreaders; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, reader, &results[i]));
+	while (now() < end) {
+		usleep(100 * 1000);
+		if (until_stat && stat_get(until_stat) > until_value)
+			break;
+	}
+	secs -= end - now();
+	stop_readers = 1;
+	for (i = 0; i < nreaders; i++) {
+		pthread_join(threads[i], NULL);
+		reads += results[i].reads;
+		lines += results[i].lines;
+		violations += results[i].violations;
+		if (results[i].violations)
+			TH_LOG("reader %d: %s", i, results[i].first_violation);
+	}
+	TH_LOG("%d readers, %.1f s: %ld reads, %ld lines, %ld violations",
+	       nreaders, secs, reads, lines, violations);
+	EXPECT_GT(reads, 10);
+	EXPECT_EQ(0, violations);
+	return reads;
+}
+
+TEST_F(race, no_gaps_no_backwards)
+{
+	const char *env = getenv("RACE_SECS");
+	long long rcu_before = stat_get("vma_locked_rcu");
+
+	run_readers(_metadata, 3, env ? atof(env) : 5.0, NULL, 0);
+	/* The per-VMA path served these reads. */
+	EXPECT_GT(stat_get("vma_locked_rcu"), rcu_before);
+}
+
+/* Under contention some VMAs are write-locked when we get to them: fallback. */
+TEST_F_TIMEOUT(race, fallback_under_contention, 90)
+{
+	long long before = stat_get("mmap_lock_fallbacks");
+
+	run_readers(_metadata, 2, 40.0, "mmap_lock_fallbacks", before);
+	EXPECT_GT(stat_get("mmap_lock_fallbacks"), before);
+	TH_LOG("stats: vma_locked_rcu %lld, mmap_lock_fallbacks %lld, gap_retries %lld",
+	       stat_get("vma_locked_rcu"), stat_get("mmap_lock_fallbacks"),
+	       stat_get("gap_retries"));
+}
+
+TEST_HARNESS_MAIN

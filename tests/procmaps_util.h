@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the rust_procmaps tests: reading whole files in chunks of
+ * a given size, the debugfs paths, the module's stats counters.
+ */
+#ifndef PROCMAPS_UTIL_H
+#define PROCMAPS_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEBUGFS_DIR "/sys/kernel/debug/rust_procmaps"
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+static inline void ours_path(char *out, size_t size, int pid, const char *file)
+{
+	snprintf(out, size, DEBUGFS_DIR "/%d/%s", pid, file);
+}
+
+static inline void proc_path(char *out, size_t size, int pid, const char *file)
+{
+	snprintf(out, size, "/proc/%d/%s", pid, file);
+}
+
+/*
+ * Read @path to EOF with read() calls of @chunk bytes. Returns 0, or -errno
+ * of the failing open()/read().
+ */
+static inline int read_all(const char *path, size_t chunk, struct buf *out)
+{
+	size_t cap = 1 << 16;
+	int fd, err = 0;
+	ssize_t n;
+
+	out->len = 0;
+	out->data = malloc(cap + 1);
+	if (!out->data)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		err = -errno;
+		free(out->data);
+		out->data = NULL;
+		return err;
+	}
+	for (;;) {
+		if (out->len + chunk > cap) {
+			cap = (out->len + chunk) * 2;
+			out->data = realloc(out->data, cap + 1);
+			if (!out->data) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+		n = read(fd, out->data + out->len, chunk);
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		out->len += n;
+	}
+	close(fd);
+	if (out->data)
+		out->data[out->len] = '\0';
+	return err;
+}
+
+static inline void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+}
+
+/* Value of counter @name in the module's stats file, or -1. */
+static inline long long stat_get(const char *name)
+{
+	struct buf b;
+	long long val = -1;
+	size_t nlen = strlen(name);
+	char *line;
+
+	if (read_all(DEBUGFS_DIR "/stats", 4096, &b))
+		return -1;
+	for (line = b.data; line && *line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
+			val = strtoll(line + nlen + 1, NULL, 10);
+			break;
+		}
+	}
+	buf_free(&b);
+	return val;
+}
+
+/* First differing line of two buffers, for failure messages. */
+static inline void show_first_diff(const struct buf *a, const struct buf *b)
+{
+	size_t i = 0, line_start = 0;
+
+	while (i < a->len && i < b->len && a->data[i] == b->data[i]) {
+		if (a->data[i] == '\n')
+			line_start = i + 1;
+		i++;
+	}
+	fprintf(stderr, "# first difference at byte %zu (sizes %zu vs %zu)\n",
+		i, a->len, b->len);
+	fprintf(stderr, "# proc: %.*s\n", (int)strcspn(a->data + line_start, "\n"),
+		a->data + line_start);
+	fprintf(stderr, "# ours: %.*s\n", (int)strcspn(b->data + line_start, "\n"),
+		b->data + line_start);
+}
+
+#endif /* PROCMAPS_UTIL_H */
