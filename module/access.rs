@@ -25,8 +25,11 @@
 
 use kernel::{bindings, error::to_result, mm::Mm, prelude::*, sync::aref::ARef};
 
-// SAFETY: Declared in rust_procmaps.h and defined in helpers.c with these signatures.
-#[expect(improper_ctypes, reason = "mm_struct is only passed by pointer, never by value")]
+// Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
+#[expect(
+    improper_ctypes,
+    reason = "mm_struct is only passed by pointer, never by value"
+)]
 extern "C" {
     fn rust_procmaps_current_cred() -> *const bindings::cred;
     fn rust_procmaps_task_dumpable(

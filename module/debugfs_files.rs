@@ -23,8 +23,7 @@ pub(crate) struct FileOps(bindings::file_operations);
 unsafe impl Sync for FileOps {}
 
 /// An `open` callback.
-pub(crate) type OpenFn =
-    unsafe extern "C" fn(*mut bindings::inode, *mut bindings::file) -> c_int;
+pub(crate) type OpenFn = unsafe extern "C" fn(*mut bindings::inode, *mut bindings::file) -> c_int;
 
 impl FileOps {
     /// Operations for a read-only seq_file: `open`/`release` given, `read`/`llseek` from the
@@ -61,7 +60,8 @@ impl DebugfsDir {
     pub(crate) fn new(name: &CStr, parent: Option<&DebugfsDir>) -> Result<Self> {
         let parent = parent.map_or(core::ptr::null_mut(), |p| p.dentry.as_ptr());
         // SAFETY: `name` is a valid C string; `parent` is null or a live dentry (invariant).
-        let dentry = from_err_ptr(unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), parent) })?;
+        let dentry =
+            from_err_ptr(unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), parent) })?;
         let dentry = NonNull::new(dentry).ok_or(ENOMEM)?;
         // INVARIANT: debugfs just created it.
         Ok(Self { dentry })

@@ -17,7 +17,7 @@ use kernel::{
     sync::atomic::{Atomic, Relaxed},
 };
 
-// SAFETY: Declared in rust_procmaps.h and defined in helpers.c with this signature.
+// Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
 extern "C" {
     fn rust_procmaps_kprobe_lookup(name: *const c_char) -> *mut c_void;
 }

@@ -106,7 +106,12 @@ impl MapsFile {
             // INVARIANT: `get_task_pid` returned a counted reference.
             let pid = PidRef(pid);
             KBox::new(
-                Self { pid, mm, chunk: None, last_pos: 0 },
+                Self {
+                    pid,
+                    mm,
+                    chunk: None,
+                    last_pos: 0,
+                },
                 GFP_KERNEL,
             )
             .map_err(Into::into)
@@ -193,7 +198,10 @@ unsafe fn state<'a>(m: *mut bindings::seq_file) -> &'a mut MapsFile {
 /// # Safety
 ///
 /// Called by the seq_file core on a file opened by [`maps_open`].
-unsafe extern "C" fn maps_start(m: *mut bindings::seq_file, ppos: *mut bindings::loff_t) -> *mut c_void {
+unsafe extern "C" fn maps_start(
+    m: *mut bindings::seq_file,
+    ppos: *mut bindings::loff_t,
+) -> *mut c_void {
     // SAFETY: Per the function's safety requirement; `ppos` is `m->index`.
     to_cursor(unsafe { state(m).start(&mut *ppos) })
 }
@@ -267,7 +275,9 @@ unsafe extern "C" fn maps_open(inode: *mut bindings::inode, file: *mut bindings:
         return err.to_errno();
     }
     // SAFETY: `seq_open` set `private_data` to the new seq_file.
-    unsafe { (*(*file).private_data.cast::<bindings::seq_file>()).private = KBox::into_raw(state).cast() };
+    unsafe {
+        (*(*file).private_data.cast::<bindings::seq_file>()).private = KBox::into_raw(state).cast()
+    };
     0
 }
 
@@ -280,7 +290,11 @@ unsafe extern "C" fn maps_release(inode: *mut bindings::inode, file: *mut bindin
     // SAFETY: `private_data` is our seq_file and its `private` the `KBox` from `maps_open`;
     // no callback runs concurrently with release.
     drop(unsafe {
-        KBox::from_raw((*(*file).private_data.cast::<bindings::seq_file>()).private.cast::<MapsFile>())
+        KBox::from_raw(
+            (*(*file).private_data.cast::<bindings::seq_file>())
+                .private
+                .cast::<MapsFile>(),
+        )
     });
     // SAFETY: The seq_file was opened by `seq_open`.
     unsafe { bindings::seq_release(inode, file) }

@@ -47,11 +47,16 @@ use kernel::{
 
 use crate::stats::STATS;
 
-// SAFETY: Declared in rust_procmaps.h and defined in helpers.c with these signatures.
-#[expect(improper_ctypes, reason = "mm_struct is only passed by pointer, never by value")]
+// Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
+#[expect(
+    improper_ctypes,
+    reason = "mm_struct is only passed by pointer, never by value"
+)]
 extern "C" {
-    fn rust_procmaps_vma_next(mm: *mut bindings::mm_struct, addr: usize)
-        -> *mut bindings::vm_area_struct;
+    fn rust_procmaps_vma_next(
+        mm: *mut bindings::mm_struct,
+        addr: usize,
+    ) -> *mut bindings::vm_area_struct;
     fn rust_procmaps_speculate_try_begin(mm: *mut bindings::mm_struct, seq: *mut u32) -> bool;
     fn rust_procmaps_speculate_retry(mm: *mut bindings::mm_struct, seq: u32) -> bool;
     fn rust_procmaps_mmap_read_lock_killable(mm: *mut bindings::mm_struct) -> c_int;

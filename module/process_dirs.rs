@@ -12,8 +12,7 @@
 //! absorbed by the same run.
 
 use kernel::{
-    bindings,
-    new_mutex,
+    bindings, new_mutex,
     prelude::*,
     rbtree::RBTree,
     str::CString,
@@ -23,8 +22,11 @@ use kernel::{
 
 use crate::{debugfs_files::DebugfsDir, maps_file::MAPS_FOPS, stats::STATS};
 
-// SAFETY: Declared in rust_procmaps.h and defined in helpers.c with these signatures.
-#[expect(improper_ctypes, reason = "task_struct is only passed by pointer, never by value")]
+// Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
+#[expect(
+    improper_ctypes,
+    reason = "task_struct is only passed by pointer, never by value"
+)]
 extern "C" {
     fn rust_procmaps_next_task(p: *mut bindings::task_struct) -> *mut bindings::task_struct;
     fn rust_procmaps_tracepoint_synchronize_unregister();
@@ -90,7 +92,12 @@ impl ProcessDirs {
     /// [`ProcessDirs::sync`].
     pub(crate) fn new() -> Result<Arc<Self>> {
         let root = DebugfsDir::new(c"rust_procmaps", None)?;
-        root.add_file(c"stats", 0o444, core::ptr::null_mut(), &crate::stats::STATS_FOPS)?;
+        root.add_file(
+            c"stats",
+            0o444,
+            core::ptr::null_mut(),
+            &crate::stats::STATS_FOPS,
+        )?;
         Arc::pin_init(
             pin_init!(Self {
                 dirs <- new_mutex!(RBTree::new()),
@@ -152,7 +159,8 @@ impl ProcessDirs {
 unsafe fn kick(data: *mut c_void) {
     // SAFETY: `data` came from `Arc::into_raw` and that reference is only given back after the
     // probes are unregistered and synchronised.
-    let dirs: Arc<ProcessDirs> = unsafe { ArcBorrow::from_raw(data.cast_const().cast::<ProcessDirs>()) }.into();
+    let dirs: Arc<ProcessDirs> =
+        unsafe { ArcBorrow::from_raw(data.cast_const().cast::<ProcessDirs>()) }.into();
     // SAFETY: `system_dfl_wq` is created at boot and never destroyed.
     let queue = unsafe { workqueue::Queue::from_raw(bindings::system_dfl_wq) };
     // Already queued: the queued run will see this change too.
@@ -232,7 +240,10 @@ unsafe impl Sync for Tracepoints {}
 impl Tracepoints {
     /// Registers the probes that keep `dirs` in sync.
     pub(crate) fn register(dirs: &Arc<ProcessDirs>) -> Result<Self> {
-        let mut found = Found { fork: core::ptr::null_mut(), free: core::ptr::null_mut() };
+        let mut found = Found {
+            fork: core::ptr::null_mut(),
+            free: core::ptr::null_mut(),
+        };
         // SAFETY: The callback matches the expected type and `found` outlives the call.
         unsafe {
             bindings::for_each_kernel_tracepoint(Some(find_tracepoint), (&raw mut found).cast())
@@ -245,7 +256,11 @@ impl Tracepoints {
         // SAFETY: The probes have the tracepoints' prototypes (with the leading `data`), and
         // `data` stays valid until they are unregistered in `drop`.
         let ret = unsafe {
-            bindings::tracepoint_probe_register(found.fork, on_fork as *mut c_void, data as *mut c_void)
+            bindings::tracepoint_probe_register(
+                found.fork,
+                on_fork as *mut c_void,
+                data as *mut c_void,
+            )
         };
         if ret != 0 {
             // SAFETY: Gives back the reference taken above; nothing uses it.
@@ -254,19 +269,31 @@ impl Tracepoints {
         }
         // SAFETY: As above.
         let ret = unsafe {
-            bindings::tracepoint_probe_register(found.free, on_free as *mut c_void, data as *mut c_void)
+            bindings::tracepoint_probe_register(
+                found.free,
+                on_free as *mut c_void,
+                data as *mut c_void,
+            )
         };
         if ret != 0 {
             // SAFETY: Undo the first registration, wait for running probes, give back `data`.
             unsafe {
-                bindings::tracepoint_probe_unregister(found.fork, on_fork as *mut c_void, data as *mut c_void);
+                bindings::tracepoint_probe_unregister(
+                    found.fork,
+                    on_fork as *mut c_void,
+                    data as *mut c_void,
+                );
                 rust_procmaps_tracepoint_synchronize_unregister();
                 drop(Arc::from_raw(data));
             }
             return Err(Error::from_errno(ret));
         }
         // INVARIANT: Both probes are registered with `data`, which owns a reference.
-        Ok(Self { fork: found.fork, free: found.free, data })
+        Ok(Self {
+            fork: found.fork,
+            free: found.free,
+            data,
+        })
     }
 }
 

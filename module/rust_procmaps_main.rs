@@ -44,6 +44,9 @@ impl kernel::Module for RustProcmaps {
         // Processes that existed before the probes: the probes cover everything after.
         dirs.sync()?;
         pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/maps\n");
-        Ok(Self { _tracepoints: tracepoints, _dirs: dirs })
+        Ok(Self {
+            _tracepoints: tracepoints,
+            _dirs: dirs,
+        })
     }
 }

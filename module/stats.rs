@@ -89,7 +89,11 @@ impl Stats {
         seq_print!(
             m,
             "gate_vma {}\n",
-            if crate::gate::available() { "available" } else { "unavailable" }
+            if crate::gate::available() {
+                "available"
+            } else {
+                "unavailable"
+            }
         );
     }
 }

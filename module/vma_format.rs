@@ -26,8 +26,11 @@ use kernel::{
     seq_print,
 };
 
-// SAFETY: Declared in rust_procmaps.h and defined in helpers.c with these signatures.
-#[expect(improper_ctypes, reason = "kernel structs are only passed by pointer, never by value")]
+// Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
+#[expect(
+    improper_ctypes,
+    reason = "kernel structs are only passed by pointer, never by value"
+)]
 extern "C" {
     fn rust_procmaps_file_user_path(f: *const bindings::file) -> *const bindings::path;
     fn rust_procmaps_file_user_inode(f: *const bindings::file) -> *const bindings::inode;
@@ -60,11 +63,21 @@ enum VmaName {
 unsafe fn vma_name(vma: &VmaRef) -> VmaName {
     let raw = vma.as_ptr();
     // SAFETY: The VMA is stable (function safety requirement), so its fields may be read.
-    let (file, ops, mm, anon_name) =
-        unsafe { ((*raw).vm_file, (*raw).vm_ops, (*raw).vm_mm, (*raw).anon_name) };
+    let (file, ops, mm, anon_name) = unsafe {
+        (
+            (*raw).vm_file,
+            (*raw).vm_ops,
+            (*raw).vm_mm,
+            (*raw).anon_name,
+        )
+    };
     // `anon_vma_name()` is not exported; the field is what it returns, and it cannot change
     // while we hold the VMA lock (it is replaced under the VMA write lock).
-    let anon_name = if mm.is_null() { core::ptr::null_mut() } else { anon_name };
+    let anon_name = if mm.is_null() {
+        core::ptr::null_mut()
+    } else {
+        anon_name
+    };
     // SAFETY: A non-null `anon_name` is a live `struct anon_vma_name` (refcounted by the VMA).
     let anon = (!anon_name.is_null()).then(|| unsafe { (*anon_name).name.as_ptr() });
 
@@ -118,7 +131,7 @@ pub(crate) unsafe fn show_map_vma(m: *mut bindings::seq_file, vma: &VmaRef) {
             let inode = rust_procmaps_file_user_inode(file);
             (
                 (*(*inode).i_sb).s_dev,
-                (*inode).i_ino as u64,
+                (*inode).i_ino,
                 ((*raw).vm_pgoff as u64) << bindings::PAGE_SHIFT,
             )
         }

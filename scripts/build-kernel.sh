@@ -17,8 +17,10 @@ flavour=${1:-debug}
 src=/build/linux-source-$KSERIES
 obj=/build/obj-$flavour
 stamp=$ROOT$obj/.rust_procmaps-stamp
-want=$(cat "$REPO/kernel/base.config" "$REPO/kernel/$flavour.config" \
-	"$ROOT/.rust_procmaps-toolchain" | sha256sum | cut -c1-16)
+# Keyed by the fragments and the compiler/kernel package versions (not by the
+# rest of the root's package list, so adding a tool does not rebuild kernels).
+want=$( (cat "$REPO/kernel/base.config" "$REPO/kernel/$flavour.config"
+	sed 1d "$ROOT/.rust_procmaps-toolchain") | sha256sum | cut -c1-16)
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$ROOT$obj/arch/x86/boot/bzImage" ]; then
 	exit 0

@@ -11,7 +11,11 @@ obj=/build/obj-$flavour
 out=/build/module-$flavour
 mkdir -p "$ROOT$out"
 log "building rust_procmaps.ko ($flavour)"
-in_root make -s -C "$obj" LLVM=1 M="$REPO/module" MO="$out" CONFIG_RUST_PROCMAPS=m modules \
+# CLIPPY=1: the module must stay clippy-clean; any warning fails the build.
+in_root make -s -C "$obj" LLVM=1 CLIPPY=1 M="$REPO/module" MO="$out" CONFIG_RUST_PROCMAPS=m modules \
 	>"$ROOT$out/build.log" 2>&1 || { cat "$ROOT$out/build.log"; die "module build failed"; }
-cat "$ROOT$out/build.log" >&2
+if grep -q 'warning' "$ROOT$out/build.log"; then
+	cat "$ROOT$out/build.log" >&2
+	die "the module build has warnings"
+fi
 echo "$ROOT$out/rust_procmaps.ko"

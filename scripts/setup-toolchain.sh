@@ -6,7 +6,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-PKGS_BPO="rustc rust-src linux-source-$KSERIES"
+PKGS_BPO="rustc rust-src rust-clippy linux-source-$KSERIES"
 PKGS="bindgen clang lld llvm make flex bison bc libelf-dev libssl-dev cpio kmod
 python3 busybox-static xz-utils libc6-dev gcc qemu-system-x86 rustfmt
 ca-certificates"
