@@ -153,7 +153,16 @@ impl MapsFile {
         // Drop the previous VMA's lock before looking for the next one.
         chunk.locked = None;
         let from = *ppos as usize;
-        chunk.locked = mm_lock::lock_next_vma(&chunk.mm, from)?;
+        chunk.locked = match mm_lock::lock_next_vma(&chunk.mm, from) {
+            Ok(next) => next,
+            Err(err) => {
+                // The seq_file core wants the position to move even on error. Any position
+                // above zero makes the next `start` resume from `last_pos`, i.e. from here.
+                self.last_pos = *ppos;
+                *ppos += 1;
+                return Err(err);
+            }
+        };
         self.last_pos = *ppos;
         Ok(match &chunk.locked {
             Some(vma) => {

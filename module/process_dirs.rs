@@ -161,10 +161,10 @@ unsafe fn kick(data: *mut c_void) {
     // probes are unregistered and synchronised.
     let dirs: Arc<ProcessDirs> =
         unsafe { ArcBorrow::from_raw(data.cast_const().cast::<ProcessDirs>()) }.into();
-    // SAFETY: `system_dfl_wq` is created at boot and never destroyed.
-    let queue = unsafe { workqueue::Queue::from_raw(bindings::system_dfl_wq) };
+    // High priority: a new process's directory should appear within milliseconds even when
+    // the machine is busy, and a run is short.
     // Already queued: the queued run will see this change too.
-    let _ = queue.enqueue(dirs);
+    let _ = workqueue::system_highpri().enqueue(dirs);
 }
 
 /// Probe of `sched_process_fork(parent, child)`.

@@ -3,7 +3,8 @@
 # Boot a kernel flavour in QEMU with rust_procmaps.ko and the test programs.
 #   scripts/run-guest.sh demo    the README's `make run`
 #   scripts/run-guest.sh check   the README's `make check`: ends with "N passed, N failed"
-# TESTS=maps_race,access runs only those guest tests (for development).
+# TESTS=maps_race,access runs only those guest tests (for development);
+# STRESS_SECS=600 makes the stress test run that long (default 20 s).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -28,6 +29,7 @@ interactive=0
 [ "$mode" = demo ] && [ -t 0 ] && [ -t 1 ] && interactive=1
 append="console=ttyS0 panic=-1 rpm_mode=$mode rpm_interactive=$interactive hugepages=16"
 [ -n "${TESTS:-}" ] && append="$append rpm_tests=$TESTS"
+[ -n "${STRESS_SECS:-}" ] && append="$append rpm_stress_secs=$STRESS_SECS"
 qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m 2G -nographic -no-reboot
 	-kernel /build/obj-$flavour/arch/x86/boot/bzImage
 	-initrd /build/initramfs-$flavour.gz -append "$append")
@@ -39,7 +41,7 @@ if [ $interactive = 1 ]; then
 fi
 
 out=$CACHE/guest-$mode.log
-timeout=${GUEST_TIMEOUT:-1200}
+timeout=${GUEST_TIMEOUT:-$((1200 + ${STRESS_SECS:-0}))}
 set +e
 in_root timeout --foreground "$timeout" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$out"
 status=${PIPESTATUS[0]}

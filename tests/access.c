@@ -95,6 +95,28 @@ TEST(undumpable_refused)
 	waitpid(pid, NULL, 0);
 }
 
+/* A setuid-root program run by USER: refused to USER, like /proc. */
+TEST(setuid_refused)
+{
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, system("cp /bin/busybox /tmp/suidbox && chmod 4755 /tmp/suidbox"));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (setresgid(USER, USER, USER) || setresuid(USER, USER, USER))
+			_exit(1);
+		execl("/tmp/suidbox", "sleep", "1000", NULL);
+		_exit(2);
+	}
+	usleep(300 * 1000);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	EXPECT_EQ(0, compare_as_user(pid, EACCES));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 /* root reads everyone's, like /proc. */
 TEST(root_allowed)
 {

@@ -4,6 +4,7 @@
 #   rpm_mode=demo   print our maps of PID 1 next to a byte-compare with /proc
 #   rpm_mode=check  run every test in /tests and check the module unloads cleanly
 #   rpm_tests=a,b   run only these tests (default: all)
+#   rpm_stress_secs=N  how long the stress test runs (default 20)
 #   rpm_interactive=1  then give a shell on the console
 export PATH=/bin
 mount -t proc proc /proc
@@ -13,6 +14,8 @@ mount -t debugfs -o mode=755 debugfs /sys/kernel/debug
 mount -t tmpfs tmp /tmp
 mode=$(sed -n 's/.*rpm_mode=\([a-z]*\).*/\1/p' /proc/cmdline)
 only=$(sed -n 's/.*rpm_tests=\([a-z_,]*\).*/\1/p' /proc/cmdline)
+stress=$(sed -n 's/.*rpm_stress_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$stress" ] && export STRESS_SECS=$stress
 interactive=$(sed -n 's/.*rpm_interactive=\([0-9]\).*/\1/p' /proc/cmdline)
 D=/sys/kernel/debug/rust_procmaps
 
@@ -52,6 +55,9 @@ check)
 	;;
 esac
 
+# Every file closed, every reader gone: nothing may still pin the module.
+refcnt=$(cat /sys/module/rust_procmaps/refcnt 2>/dev/null)
+if [ "$refcnt" = 0 ]; then tap ok refcnt_zero; else tap "not ok" "refcnt_zero ($refcnt)"; fi
 if rmmod rust_procmaps; then tap ok rmmod; else tap "not ok" rmmod; fi
 if [ -f /sys/kernel/debug/kmemleak ]; then
 	# kmemleak only reports objects older than 5 s, found on two scans.

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Allocation failures (failslab, fail_page_alloc) injected into one task
+ * while it reads our maps and loads and unloads the module: every read
+ * either fails cleanly or returns exactly what /proc returns, loading either
+ * works or fails cleanly, and nothing breaks (the host checks the log, the
+ * guest runs kmemleak at the end).
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "procmaps_util.h"
+
+#define FAULT_DIR "/sys/kernel/debug/"
+#define BUF_SIZE (1 << 20)
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static int configure(const char *attr, const char *probability)
+{
+	char path[128];
+	const char *settings[][2] = {
+		{ "probability", probability }, { "interval", "1" }, { "times", "-1" },
+		{ "task-filter", "Y" }, { "verbose", "0" }, { "ignore-gfp-wait", "N" },
+	};
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		snprintf(path, sizeof(path), FAULT_DIR "%s/%s", attr, settings[i][0]);
+		err = write_str(path, settings[i][1]);
+		if (err)
+			return err;
+	}
+	if (!strcmp(attr, "fail_page_alloc")) {
+		write_str(FAULT_DIR "fail_page_alloc/ignore-gfp-highmem", "N");
+		write_str(FAULT_DIR "fail_page_alloc/min-order", "0");
+	}
+	return 0;
+}
+
+static int load_module(void)
+{
+	int fd = open("/rust_procmaps.ko", O_RDONLY);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return ret && errno != EEXIST ? -errno : 0;
+}
+
+/*
+ * In a child that fails allocations: read @path 200 times and compare with
+ * @want; then unload and load the module 20 times. Exit code: 0 fine,
+ * 1 a read returned wrong bytes, 2 unexpected errno.
+ */
+static void faulty_child(const char *path, const char *want, size_t want_len)
+{
+	static char buf[BUF_SIZE];
+	long ok = 0, failed = 0, loads = 0, load_failed = 0;
+	int i;
+
+	memset(buf, 0, sizeof(buf)); /* fault the buffer in before failures start */
+	if (write_str("/proc/self/make-it-fail", "1"))
+		_exit(3);
+	for (i = 0; i < 200; i++) {
+		size_t len = 0;
+		ssize_t n = 0;
+		int fd = open(path, O_RDONLY);
+
+		if (fd < 0) {
+			failed++;
+			continue;
+		}
+		while (len < BUF_SIZE && (n = read(fd, buf + len, 1 + i * 37 % 4096)) > 0)
+			len += n;
+		close(fd);
+		if (n < 0) {
+			if (errno != ENOMEM && errno != EFAULT && errno != EINTR)
+				_exit(2);
+			failed++;
+			continue;
+		}
+		if (len != want_len || memcmp(buf, want, len))
+			_exit(1);
+		ok++;
+	}
+	for (i = 0; i < 20; i++) {
+		syscall(SYS_delete_module, "rust_procmaps", O_NONBLOCK);
+		if (load_module())
+			load_failed++;
+		loads++;
+	}
+	write_str("/proc/self/make-it-fail", "0");
+	printf("# reads: %ld exact, %ld failed cleanly; loads: %ld, %ld failed cleanly\n",
+	       ok, failed, loads, load_failed);
+	_exit(0);
+}
+
+static void run_faults(struct __test_metadata *_metadata, const char *attr)
+{
+	char path[128], ppath[128];
+	struct buf want, again;
+	int status;
+	pid_t target, child;
+
+	target = fork();
+	ASSERT_GE(target, 0);
+	if (target == 0) {
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	ASSERT_EQ(target, waitpid(target, &status, WUNTRACED));
+	usleep(200 * 1000);
+	ours_path(path, sizeof(path), target, "maps");
+	proc_path(ppath, sizeof(ppath), target, "maps");
+	ASSERT_EQ(0, read_all(ppath, 4096, &want));
+
+	ASSERT_EQ(0, configure(attr, "10"));
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0)
+		faulty_child(path, want.data, want.len);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	configure(attr, "0");
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	/* Afterwards the module is there (loaded again if the last load failed) and exact. */
+	ASSERT_EQ(0, load_module());
+	usleep(200 * 1000);
+	ASSERT_EQ(0, read_all(path, 4096, &again));
+	EXPECT_EQ(want.len, again.len);
+	EXPECT_EQ(0, memcmp(want.data, again.data, want.len));
+	buf_free(&want);
+	buf_free(&again);
+	kill(target, SIGKILL);
+	waitpid(target, &status, 0);
+}
+
+TEST(failslab)
+{
+	if (access(FAULT_DIR "failslab", F_OK))
+		SKIP(return, "kernel without CONFIG_FAILSLAB");
+	run_faults(_metadata, "failslab");
+}
+
+TEST(fail_page_alloc)
+{
+	if (access(FAULT_DIR "fail_page_alloc", F_OK))
+		SKIP(return, "kernel without CONFIG_FAIL_PAGE_ALLOC");
+	run_faults(_metadata, "fail_page_alloc");
+}
+
+TEST_HARNESS_MAIN

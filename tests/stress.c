@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stress: several target processes keep changing their address spaces
+ * (mmap, munmap, mprotect, mremap, madvise DONTNEED/FREE/PAGEOUT, threads,
+ * fork+exit, exec) and are killed and restarted, while reader threads and
+ * reader processes read their maps every way a user can: whole files in
+ * random chunk sizes, pread at random offsets, seeking back and forth.
+ *
+ * Every whole read is checked: lines well formed and never going backwards;
+ * for a target that was alive during the whole read, its two anchor VMAs
+ * are present. Errors are allowed only for a target that went away.
+ * STRESS_SECS sets the duration (default 20). A table of what ran is printed.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "procmaps_util.h"
+
+#define PAGE 4096UL
+#define TARGETS 4
+#define AREA_PAGES 64
+#define READER_THREADS 3
+#define READER_PROCS 2
+#define ANCHOR_PROT (PROT_READ | PROT_EXEC)
+
+/* What every process of the test shares. */
+struct shared {
+	volatile int stop;
+	volatile pid_t pids[TARGETS];
+	volatile unsigned long anchor_lo[TARGETS], anchor_hi[TARGETS];
+	long reads, preads, seeks, bytes, lines, errors_gone;
+	long mutations, forks, execs, threads, restarts;
+	long violations;
+	char first_violation[256];
+};
+
+static struct shared *sh;
+static char *self_exe;
+
+/* The shared state lives in a tmpfs file, so that exec'd targets find it. */
+static struct shared *map_shared(int create)
+{
+	int fd = open("/tmp/stress.shared", O_RDWR | (create ? O_CREAT | O_TRUNC : 0), 0600);
+	void *p;
+
+	if (fd < 0 || (create && ftruncate(fd, sizeof(struct shared))))
+		return NULL;
+	p = mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void violation(const char *fmt, const char *detail, long a, long b)
+{
+	if (__atomic_fetch_add(&sh->violations, 1, __ATOMIC_RELAXED) == 0)
+		snprintf(sh->first_violation, sizeof(sh->first_violation), fmt, detail, a, b);
+}
+
+/* ---- targets ---- */
+
+static void *mutator_thread(void *arg)
+{
+	unsigned int seed = (unsigned long)arg ^ getpid();
+	/*
+	 * PROT_NONE guard pages on both sides, never touched: holes the mutator
+	 * punches stay smaller than anything else this process maps (thread
+	 * stacks), so nothing else can land in them and be clobbered.
+	 */
+	char *base = mmap(NULL, (AREA_PAGES + 2) * PAGE, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *area = base + PAGE;
+
+	if (base == MAP_FAILED ||
+	    mmap(area, AREA_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		return NULL;
+	for (;;) {
+		unsigned long k = rand_r(&seed) % AREA_PAGES;
+		unsigned long n = 1 + rand_r(&seed) % (AREA_PAGES - k);
+		char *p = area + k * PAGE;
+
+		switch (rand_r(&seed) % 9) {
+		case 0:
+			mprotect(p, n * PAGE, PROT_READ);
+			break;
+		case 1:
+			mprotect(p, n * PAGE, PROT_READ | PROT_WRITE);
+			break;
+		case 2:
+			mmap(p, n * PAGE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			break;
+		case 3:
+			munmap(p, n * PAGE);
+			break;
+		case 4:
+			mremap(p, n * PAGE, (1 + rand_r(&seed) % n) * PAGE, 0);
+			break;
+		case 5:
+			madvise(p, n * PAGE, MADV_DONTNEED);
+			break;
+		case 6:
+			madvise(p, n * PAGE, MADV_FREE);
+			break;
+		case 7:
+			madvise(p, n * PAGE, MADV_PAGEOUT);
+			break;
+		case 8:
+			/* Fault in what is mapped writable; ignore the rest. */
+			if (mprotect(p, PAGE, PROT_READ | PROT_WRITE) == 0)
+				memset(p, 1, PAGE);
+			break;
+		}
+		__atomic_fetch_add(&sh->mutations, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void *short_thread(void *arg)
+{
+	return arg;
+}
+
+/* A target: anchors, two mutator threads, and a main loop of threads, forks and execs. */
+static void run_target(int slot, int may_exec)
+{
+	unsigned int seed = getpid();
+	char *lo = mmap(NULL, PAGE, ANCHOR_PROT, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *hi = mmap(NULL, PAGE, ANCHOR_PROT, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pthread_t t;
+	long i;
+
+	if (lo == MAP_FAILED || hi == MAP_FAILED)
+		_exit(1);
+	sh->anchor_lo[slot] = (unsigned long)lo;
+	sh->anchor_hi[slot] = (unsigned long)hi;
+	/* Readers may only expect our directory once it exists. */
+	{
+		char path[128];
+
+		ours_path(path, sizeof(path), getpid(), "maps");
+		while (access(path, F_OK))
+			usleep(1000);
+	}
+	__atomic_store_n(&sh->pids[slot], getpid(), __ATOMIC_RELEASE);
+	for (i = 0; i < 2; i++)
+		pthread_create(&t, NULL, mutator_thread, (void *)i);
+	for (;;) {
+		usleep(2000);
+		switch (rand_r(&seed) % 4) {
+		case 0:
+			if (pthread_create(&t, NULL, short_thread, NULL) == 0) {
+				pthread_join(t, NULL);
+				__atomic_fetch_add(&sh->threads, 1, __ATOMIC_RELAXED);
+			}
+			break;
+		case 1:
+			if (fork() == 0)
+				_exit(0);
+			wait(NULL);
+			__atomic_fetch_add(&sh->forks, 1, __ATOMIC_RELAXED);
+			break;
+		case 2:
+			if (may_exec && rand_r(&seed) % 8 == 0) {
+				char arg[16];
+
+				snprintf(arg, sizeof(arg), "%d", slot);
+				__atomic_fetch_add(&sh->execs, 1, __ATOMIC_RELAXED);
+				/* The new image sets up new anchors; until then none are checked. */
+				sh->anchor_lo[slot] = 0;
+				execl(self_exe, self_exe, "--target", arg, NULL);
+				_exit(2);
+			}
+			break;
+		}
+	}
+}
+
+static pid_t start_target(int slot)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		run_target(slot, slot % 2);
+	return pid;
+}
+
+/* ---- readers ---- */
+
+/* Check one whole read of target @slot, read while it was @pid. */
+static void check_whole(const struct buf *b, int slot, pid_t pid,
+			unsigned long lo, unsigned long hi)
+{
+	unsigned long prev_end = 0;
+	int saw_lo = 0, saw_hi = 0;
+	char *line = b->data;
+	long lines = 0;
+
+	if (b->len && b->data[b->len - 1] != '\n')
+		violation("%s: read ends in the middle of a line (%ld bytes)", "whole read", b->len, 0);
+	while (line && *line) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2 || start >= end) {
+			violation("unparsable line: %.60s%ld%ld", line, 0, 0);
+			return;
+		}
+		if (end <= prev_end) {
+			violation("%s: went backwards, %lx after %lx", "order", end, prev_end);
+			return;
+		}
+		prev_end = end;
+		/* Anchors may merge with neighbours of the same kind: look for containment. */
+		saw_lo |= start <= lo && lo < end;
+		saw_hi |= start <= hi && hi < end;
+		lines++;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	__atomic_fetch_add(&sh->lines, lines, __ATOMIC_RELAXED);
+	/* Anchors must be there if the same image lived through the whole read. */
+	if (lo && sh->pids[slot] == pid && sh->anchor_lo[slot] == lo && !kill(pid, 0) &&
+	    (!saw_lo || !saw_hi))
+		violation("%s: anchors missing (lo %ld, hi %ld)", "anchors", saw_lo, saw_hi);
+}
+
+static int target_gone(int slot, pid_t pid)
+{
+	char path[64];
+
+	if (sh->pids[slot] != pid)
+		return 1;
+	/* A zombie or an exec also ends what an open file can show. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	return access(path, F_OK) != 0 || sh->anchor_lo[slot] == 0;
+}
+
+static void read_once(unsigned int *seed)
+{
+	int slot = rand_r(seed) % TARGETS;
+	pid_t pid = sh->pids[slot];
+	unsigned long lo = sh->anchor_lo[slot], hi = sh->anchor_hi[slot];
+	char path[128], buf[4096];
+	int mode = rand_r(seed) % 4, fd, i;
+	struct buf b;
+	int err;
+
+	if (pid <= 0)
+		return;
+	ours_path(path, sizeof(path), pid, "maps");
+	switch (mode) {
+	case 0: /* whole file, random chunk size */
+		err = read_all(path, 1 + rand_r(seed) % 65536, &b);
+		if (err) {
+			if (target_gone(slot, pid))
+				__atomic_fetch_add(&sh->errors_gone, 1, __ATOMIC_RELAXED);
+			else
+				violation("%s: read of a live target failed (%ld)%ld", path, err, 0);
+			return;
+		}
+		check_whole(&b, slot, pid, lo, hi);
+		__atomic_fetch_add(&sh->bytes, b.len, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&sh->reads, 1, __ATOMIC_RELAXED);
+		buf_free(&b);
+		return;
+	case 1: /* pread at random offsets */
+	case 2: /* seek back and forth */
+		fd = open(path, O_RDONLY);
+		if (fd < 0) {
+			if (!target_gone(slot, pid))
+				violation("%s: open of a live target failed (%ld)%ld", path, errno, 0);
+			return;
+		}
+		for (i = 0; i < 8; i++) {
+			off_t off = rand_r(seed) % 8192;
+			ssize_t n;
+
+			if (mode == 1) {
+				n = pread(fd, buf, 1 + rand_r(seed) % sizeof(buf), off);
+			} else {
+				lseek(fd, i % 2 ? off : 0, SEEK_SET);
+				n = read(fd, buf, 1 + rand_r(seed) % sizeof(buf));
+			}
+			if (n < 0 && !target_gone(slot, pid))
+				violation("%s: pread/seek read failed (%ld)%ld", path, errno, 0);
+			if (n < 0)
+				break;
+			__atomic_fetch_add(&sh->bytes, n, __ATOMIC_RELAXED);
+		}
+		__atomic_fetch_add(mode == 1 ? &sh->preads : &sh->seeks, 1, __ATOMIC_RELAXED);
+		close(fd);
+		return;
+	case 3: /* open and close without reading */
+		fd = open(path, O_RDONLY);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+}
+
+static void *reader_thread(void *arg)
+{
+	unsigned int seed = (unsigned long)arg * 7919 + getpid();
+
+	while (!sh->stop)
+		read_once(&seed);
+	return NULL;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+FIXTURE(stress) {
+	int unused;
+};
+
+FIXTURE_SETUP(stress)
+{
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+}
+
+TEST_F_TIMEOUT(stress, readers_x_mutators, 3600)
+{
+	const char *env = getenv("STRESS_SECS");
+	double secs = env ? atof(env) : 20, end;
+	pthread_t threads[READER_THREADS];
+	pid_t readers[READER_PROCS], targets[TARGETS];
+	long i;
+
+	sh = map_shared(1);
+	ASSERT_NE(NULL, sh);
+	for (i = 0; i < TARGETS; i++) {
+		targets[i] = start_target(i);
+		ASSERT_GT(targets[i], 0);
+	}
+	usleep(300 * 1000);
+	for (i = 0; i < READER_PROCS; i++) {
+		readers[i] = fork();
+		ASSERT_GE(readers[i], 0);
+		if (readers[i] == 0) {
+			reader_thread((void *)(100 + i));
+			_exit(0);
+		}
+	}
+	for (i = 0; i < READER_THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, reader_thread, (void *)i));
+
+	/* Kill and restart a random target now and then: exits in the middle of reads. */
+	end = now() + secs;
+	while (now() < end) {
+		int slot = rand() % TARGETS, status;
+
+		usleep(500 * 1000);
+		sh->pids[slot] = 0;
+		kill(targets[slot], SIGKILL);
+		waitpid(targets[slot], &status, 0);
+		targets[slot] = start_target(slot);
+		ASSERT_GT(targets[slot], 0);
+		sh->restarts++;
+	}
+
+	sh->stop = 1;
+	for (i = 0; i < READER_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	for (i = 0; i < READER_PROCS; i++)
+		waitpid(readers[i], NULL, 0);
+	for (i = 0; i < TARGETS; i++) {
+		kill(targets[i], SIGKILL);
+		waitpid(targets[i], NULL, 0);
+	}
+
+	printf("# stress results (%.0f s, %d targets, %d reader threads + %d reader processes)\n",
+	       secs, TARGETS, READER_THREADS, READER_PROCS);
+	printf("# | whole reads | preads | seek reads | bytes | lines | mutations | forks | execs | threads | target restarts | errors (target gone) | violations |\n");
+	printf("# | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld |\n",
+	       sh->reads, sh->preads, sh->seeks, sh->bytes, sh->lines, sh->mutations,
+	       sh->forks, sh->execs, sh->threads, sh->restarts, sh->errors_gone, sh->violations);
+	if (sh->violations)
+		TH_LOG("first violation: %s", sh->first_violation);
+	EXPECT_GT(sh->reads, 10);
+	EXPECT_GT(sh->mutations, 1000);
+	EXPECT_EQ(0, sh->violations);
+}
+
+int main(int argc, char **argv)
+{
+	self_exe = argv[0];
+	if (argc == 3 && !strcmp(argv[1], "--target")) {
+		/* An exec'd target maps the shared state again. */
+		sh = map_shared(0);
+		if (!sh)
+			return 1;
+		run_target(atoi(argv[2]), 1);
+	}
+	return test_harness_run(argc, argv);
+}
