@@ -7,9 +7,11 @@
 #                boot it in QEMU, show our maps of PID 1 next to /proc's
 #   make check   the same, then run every test in the guest; ends with
 #                "N passed, N failed, N skipped"
+#   make bench   contention benchmark on a non-debug kernel (~15 min);
+#                results in results/latest/ (bench-quick: CI smoke, ~5 min)
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
-.PHONY: all run check modules clean
+.PHONY: all run check bench bench-quick modules clean
 
 ifneq ($(KDIR),)
 all: modules
@@ -23,11 +25,18 @@ run:
 check:
 	@scripts/run-guest.sh check
 
+bench:
+	@scripts/run-guest.sh bench
+
+bench-quick:
+	@scripts/run-guest.sh bench --quick
+
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module CONFIG_RUST_PROCMAPS=m modules
 
+# Our own builds live in ~/.cache/rust_procmaps (remove it to start cold);
+# this cleans a KDIR= build of the module.
 clean:
 ifneq ($(KDIR),)
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean
 endif
-	rm -rf $${RUST_PROCMAPS_CACHE:-$$HOME/.cache/rust_procmaps}/build-logs

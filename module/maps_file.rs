@@ -24,7 +24,7 @@ use crate::{
     access,
     debugfs_files::FileOps,
     gate,
-    mm_lock::{self, LockedVma},
+    mm_lock::{self, LockedVma, MmapLocked},
     stats::STATS,
     vma_format,
 };
@@ -63,11 +63,37 @@ impl Drop for PidRef {
 }
 
 /// What one `read()` holds, from seq_file `start` to `stop`.
-///
-/// Fields drop in declaration order: the VMA lock before the `mmget` reference of its mm.
-struct Chunk {
-    locked: Option<LockedVma>,
-    mm: ARef<MmWithUser>,
+enum Chunk {
+    /// The default: one VMA at a time under its per-VMA lock. Fields drop in declaration
+    /// order: the VMA lock before the `mmget` reference of its mm.
+    PerVma {
+        locked: Option<LockedVma>,
+        mm: ARef<MmWithUser>,
+    },
+    /// `lock_mode=1`: `mmap_read_lock` for the whole chunk.
+    Mmap(MmapLocked),
+}
+
+impl Chunk {
+    fn mm(&self) -> &MmWithUser {
+        match self {
+            Chunk::PerVma { mm, .. } => mm,
+            Chunk::Mmap(locked) => locked.mm(),
+        }
+    }
+
+    /// The first VMA that ends above `from`, stable until the next call or the drop.
+    fn next_vma(&mut self, from: usize) -> Result<Option<*mut bindings::vm_area_struct>> {
+        Ok(match self {
+            Chunk::PerVma { locked, mm } => {
+                // Drop the previous VMA's lock before looking for the next one.
+                *locked = None;
+                *locked = mm_lock::lock_next_vma(mm, from)?;
+                locked.as_ref().map(LockedVma::as_ptr)
+            }
+            Chunk::Mmap(held) => held.next_vma(from).map(VmaRef::as_ptr),
+        })
+    }
 }
 
 /// The state of one open `maps` file: the seq_file's `private`.
@@ -134,13 +160,16 @@ impl MapsFile {
             return Ok(core::ptr::null_mut());
         };
         STATS.chunks.inc();
-        let chunk = self.chunk.insert(Chunk { locked: None, mm });
+        let chunk = self.chunk.insert(match crate::lock_mode() {
+            crate::LockMode::PerVma => Chunk::PerVma { locked: None, mm },
+            crate::LockMode::Mmap => Chunk::Mmap(MmapLocked::lock(mm)?),
+        });
         if last_addr > 0 {
             last_addr = self.last_pos;
             *ppos = last_addr;
         }
         if last_addr == SENTINEL_GATE {
-            return Ok(gate_ptr(&chunk.mm));
+            return Ok(gate_ptr(chunk.mm()));
         }
         self.next_vma(ppos)
     }
@@ -150,10 +179,8 @@ impl MapsFile {
         let Some(chunk) = self.chunk.as_mut() else {
             return Ok(core::ptr::null_mut());
         };
-        // Drop the previous VMA's lock before looking for the next one.
-        chunk.locked = None;
         let from = *ppos as usize;
-        chunk.locked = match mm_lock::lock_next_vma(&chunk.mm, from) {
+        let next = match chunk.next_vma(from) {
             Ok(next) => next,
             Err(err) => {
                 // The seq_file core wants the position to move even on error. Any position
@@ -164,14 +191,15 @@ impl MapsFile {
             }
         };
         self.last_pos = *ppos;
-        Ok(match &chunk.locked {
+        Ok(match next {
             Some(vma) => {
-                *ppos = vma.vma().end() as i64;
-                vma.as_ptr().cast()
+                // SAFETY: The VMA is stable while the chunk holds it.
+                *ppos = unsafe { VmaRef::from_raw(vma) }.end() as i64;
+                vma.cast()
             }
             None => {
                 *ppos = SENTINEL_GATE;
-                gate_ptr(&chunk.mm)
+                gate_ptr(chunk.mm())
             }
         })
     }

@@ -10,7 +10,9 @@
 //! most one VMA lock is held at a time and never across `read()` calls.
 //!
 //! 1. Sample the mm's write sequence with `mmap_lock_speculate_try_begin()`. It fails (odd
-//!    count) when a writer holds `mmap_lock` right now.
+//!    count) when a writer holds `mmap_lock` right now. Then try `lock_vma_under_rcu(mm, from)`:
+//!    a VMA that contains `from` (the next VMA is adjacent to the last one, or the last one
+//!    grew) is the first VMA ending above `from`, with no gap before it: done. Otherwise:
 //! 2. Under `rcu_read_lock()`, look the VMA up in the maple tree and note its start.
 //! 3. Lock it with the exported `lock_vma_under_rcu(mm, addr)` at `addr = max(start, from)`.
 //!    That re-walks the tree under RCU, calls `vma_start_read()` and checks that the VMA it
@@ -42,7 +44,7 @@ use kernel::{
     error::to_result,
     mm::{virt::VmaRef, MmWithUser},
     prelude::*,
-    sync::rcu,
+    sync::{aref::ARef, rcu},
 };
 
 use crate::stats::STATS;
@@ -142,8 +144,13 @@ impl WriteSeq {
 /// waiting for `mmap_lock`. The caller must keep its `mmget` reference on `mm` until the
 /// returned [`LockedVma`] is dropped, and must not hold another VMA lock or `mmap_lock`.
 pub(crate) fn lock_next_vma(mm: &MmWithUser, from: usize) -> Result<Option<LockedVma>> {
-    // Steps 1 and 2 of the module documentation.
+    // Step 1 of the module documentation.
     let seq = WriteSeq::sample(mm);
+    if let Some(locked) = lock_vma_at(mm, from) {
+        STATS.vma_locked_rcu.inc();
+        return Ok(Some(locked));
+    }
+    // Step 2.
     let start = {
         let rcu = rcu::read_lock();
         let vma = vma_next_rcu(mm, from, &rcu);
@@ -197,4 +204,47 @@ fn lock_next_vma_under_mmap_lock(mm: &MmWithUser, from: usize) -> Result<Option<
     // SAFETY: Taken above.
     unsafe { bindings::mmap_read_unlock(mm.as_raw()) };
     result
+}
+
+/// The whole address space read-locked for one `read()` chunk: the `lock_mode=1` baseline,
+/// how `/proc/PID/maps` worked before per-VMA locks (Linux 6.16 and older). Only for
+/// comparison (the benchmark): it stalls writers for the whole chunk.
+///
+/// # Invariants
+///
+/// We hold the mmap read lock of `mm`.
+pub(crate) struct MmapLocked {
+    mm: ARef<MmWithUser>,
+}
+
+impl MmapLocked {
+    /// Takes `mmap_read_lock_killable()`; `EINTR` on a fatal signal.
+    pub(crate) fn lock(mm: ARef<MmWithUser>) -> Result<Self> {
+        // SAFETY: `mm` has users.
+        to_result(unsafe { rust_procmaps_mmap_read_lock_killable(mm.as_raw()) })?;
+        STATS.mmap_locked_chunks.inc();
+        // INVARIANT: Just locked.
+        Ok(Self { mm })
+    }
+
+    /// The address space.
+    pub(crate) fn mm(&self) -> &MmWithUser {
+        &self.mm
+    }
+
+    /// The first VMA that ends above `from`; stable while `self` lives.
+    pub(crate) fn next_vma(&self, from: usize) -> Option<&VmaRef> {
+        // SAFETY: We hold the mmap read lock (invariant), which the lookup requires.
+        let vma = unsafe { rust_procmaps_vma_next(self.mm.as_raw(), from) };
+        // SAFETY: A VMA found under the mmap read lock stays valid until it is released, and
+        // the borrow of `self` ends before that.
+        (!vma.is_null()).then(|| unsafe { VmaRef::from_raw(vma) })
+    }
+}
+
+impl Drop for MmapLocked {
+    fn drop(&mut self) {
+        // SAFETY: We hold the lock (invariant).
+        unsafe { bindings::mmap_read_unlock(self.mm.as_raw()) };
+    }
 }

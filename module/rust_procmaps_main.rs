@@ -28,6 +28,29 @@ module! {
     authors: ["rust_procmaps developers"],
     description: "/proc/PID/maps under per-VMA locks, as debugfs files",
     license: "GPL",
+    params: {
+        lock_mode: u32 {
+            default: 0,
+            description: "0: per-VMA locks (default); 1: mmap_read_lock for each read() chunk, as /proc did before 6.17 (for comparison)",
+        },
+    },
+}
+
+/// How reads lock the address space (the `lock_mode` parameter).
+pub(crate) enum LockMode {
+    /// One VMA at a time under its per-VMA lock; `mmap_read_lock` only as a fallback.
+    PerVma,
+    /// `mmap_read_lock` for each `read()` chunk.
+    Mmap,
+}
+
+/// The `lock_mode` parameter, checked at load.
+pub(crate) fn lock_mode() -> LockMode {
+    if module_parameters::lock_mode.value() == 1 {
+        LockMode::Mmap
+    } else {
+        LockMode::PerVma
+    }
 }
 
 struct RustProcmaps {
@@ -38,6 +61,10 @@ struct RustProcmaps {
 
 impl kernel::Module for RustProcmaps {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        if module_parameters::lock_mode.value() > 1 {
+            pr_err!("lock_mode must be 0 (per-VMA) or 1 (mmap_lock)\n");
+            return Err(EINVAL);
+        }
         gate::init();
         let dirs = ProcessDirs::new()?;
         let tracepoints = Tracepoints::register(&dirs)?;

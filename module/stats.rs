@@ -45,6 +45,8 @@ pub(crate) struct Stats {
     pub(crate) mmap_lock_fallbacks: Counter,
     /// Locked VMAs dropped because the address space changed and a gap could be false.
     pub(crate) gap_retries: Counter,
+    /// Chunks read with the whole address space locked (`lock_mode=1`).
+    pub(crate) mmap_locked_chunks: Counter,
     /// Chunks that ended with an error (killed while waiting, task gone, ...).
     pub(crate) errors: Counter,
     /// Per-process directories created and removed.
@@ -63,6 +65,7 @@ pub(crate) static STATS: Stats = Stats {
     vma_locked_rcu: Counter::new(),
     mmap_lock_fallbacks: Counter::new(),
     gap_retries: Counter::new(),
+    mmap_locked_chunks: Counter::new(),
     errors: Counter::new(),
     dirs_created: Counter::new(),
     dirs_removed: Counter::new(),
@@ -71,13 +74,14 @@ pub(crate) static STATS: Stats = Stats {
 
 impl Stats {
     fn show(&self, m: &SeqFile) {
-        let rows: [(&str, &Counter); 10] = [
+        let rows: [(&str, &Counter); 11] = [
             ("opens", &self.opens),
             ("opens_denied", &self.opens_denied),
             ("chunks", &self.chunks),
             ("vma_locked_rcu", &self.vma_locked_rcu),
             ("mmap_lock_fallbacks", &self.mmap_lock_fallbacks),
             ("gap_retries", &self.gap_retries),
+            ("mmap_locked_chunks", &self.mmap_locked_chunks),
             ("errors", &self.errors),
             ("dirs_created", &self.dirs_created),
             ("dirs_removed", &self.dirs_removed),
@@ -86,6 +90,14 @@ impl Stats {
         for (name, counter) in rows {
             seq_print!(m, "{} {}\n", name, counter.get());
         }
+        seq_print!(
+            m,
+            "lock_mode {}\n",
+            match crate::lock_mode() {
+                crate::LockMode::PerVma => "per_vma",
+                crate::LockMode::Mmap => "mmap",
+            }
+        );
         seq_print!(
             m,
             "gate_vma {}\n",

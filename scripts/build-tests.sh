@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Compile the guest test programs (static, with the kernel tree's kselftest
-# harness) into the root's /build/tests.
+# Compile the guest programs, static: the tests (with the kernel tree's
+# kselftest harness) into the root's /build/tests, the benchmark's into
+# /build/bench.
 
 . "$(dirname "$0")/lib.sh"
 
 "$REPO/scripts/setup-toolchain.sh"
-mkdir -p "$ROOT/build/tests"
-rm -f "$ROOT"/build/tests/*
-log "compiling the guest tests"
+mkdir -p "$ROOT/build/tests" "$ROOT/build/bench"
+rm -f "$ROOT"/build/tests/* "$ROOT"/build/bench/*
+log "compiling the guest tests and benchmark programs"
 in_root /bin/bash -c '
 	set -e
-	for src in tests/*.c; do
+	for src in tests/*.c bench/*.c; do
 		name=$(basename "$src" .c)
 		gcc -static -O2 -Wall -Wextra -Werror -pthread \
 			-I /build/linux-source-'"$KSERIES"'/tools/testing/selftests \
-			-o /build/tests/$name "$src"
+			-o /build/$(dirname "$src")/$name "$src"
 	done
 '

@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Boot a kernel flavour in QEMU with rust_procmaps.ko and the test programs.
-#   scripts/run-guest.sh demo    the README's `make run`
-#   scripts/run-guest.sh check   the README's `make check`: ends with "N passed, N failed"
+# Boot a kernel in QEMU with rust_procmaps.ko, the tests and the benchmark.
+#   scripts/run-guest.sh demo          the README's `make run` (debug kernel)
+#   scripts/run-guest.sh check         the README's `make check` (debug kernel):
+#                                      ends with "N passed, N failed, N skipped"
+#   scripts/run-guest.sh bench [--quick]  `make bench` (non-debug kernel)
 # TESTS=maps_race,access runs only those guest tests (for development);
-# STRESS_SECS=600 makes the stress test run that long (default 20 s).
+# STRESS_SECS=600 makes the stress test run that long (default 20 s);
+# BENCH_RUNS / BENCH_SECS / BENCH_REPS override the benchmark's settings.
 
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-demo}
+quick=0
+[ "${2:-}" = --quick ] && quick=1
 flavour=debug
+[ "$mode" = bench ] && flavour=bench
 ko=$("$REPO/scripts/build-module.sh" "$flavour")
 "$REPO/scripts/build-tests.sh"
 
-# The initramfs: busybox, the module, the tests, our /init.
+# The initramfs: busybox, the module, the tests, the benchmark, our /init.
 stage=$ROOT/build/initramfs-$flavour
-rm -rf "$stage" && mkdir -p "$stage"/{bin,proc,sys,dev,tmp,tests}
+rm -rf "$stage" && mkdir -p "$stage"/{bin,proc,sys,dev,tmp,tests,bench}
 cp "$ROOT/usr/bin/busybox" "$stage/bin/"
 for applet in $("$ROOT/usr/bin/busybox" --list); do
 	[ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
 done
 cp "$ko" "$stage/rust_procmaps.ko"
 cp "$ROOT"/build/tests/* "$stage/tests/"
+cp "$ROOT"/build/bench/* "$stage/bench/"
+install -m 755 "$REPO/bench/guest-bench.sh" "$stage/bench/guest-bench.sh"
 install -m 755 "$REPO/tests/guest-init.sh" "$stage/init"
 in_root /bin/bash -c "cd /build/initramfs-$flavour && find . | cpio -o -H newc --quiet | gzip -1 >/build/initramfs-$flavour.gz"
 
@@ -30,6 +38,11 @@ interactive=0
 append="console=ttyS0 panic=-1 rpm_mode=$mode rpm_interactive=$interactive hugepages=16"
 [ -n "${TESTS:-}" ] && append="$append rpm_tests=$TESTS"
 [ -n "${STRESS_SECS:-}" ] && append="$append rpm_stress_secs=$STRESS_SECS"
+if [ "$mode" = bench ]; then
+	if [ $quick = 1 ]; then runs=2 secs=2 reps=3; else runs=8 secs=5 reps=15; fi
+	runs=${BENCH_RUNS:-$runs} secs=${BENCH_SECS:-$secs} reps=${BENCH_REPS:-$reps}
+	append="$append rpm_bench=$runs,$secs,$reps"
+fi
 qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m 2G -nographic -no-reboot
 	-kernel /build/obj-$flavour/arch/x86/boot/bzImage
 	-initrd /build/initramfs-$flavour.gz -append "$append")
@@ -43,8 +56,12 @@ fi
 out=$CACHE/guest-$mode.log
 timeout=${GUEST_TIMEOUT:-$((1200 + ${STRESS_SECS:-0}))}
 set +e
-in_root timeout --foreground "$timeout" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$out"
+in_root timeout --foreground "$timeout" "${qemu[@]}" </dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$out"
 status=${PIPESTATUS[0]}
 set -e
 [ "$status" = 124 ] && log "the guest did not finish within $timeout s"
-"$REPO/scripts/check-guest-log.sh" "$out" "$mode"
+if [ "$mode" = bench ]; then
+	"$REPO/scripts/bench-report.sh" "$out" "$quick"
+else
+	"$REPO/scripts/check-guest-log.sh" "$out" "$mode"
+fi

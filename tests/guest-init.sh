@@ -3,6 +3,7 @@
 # /init of the test guest (busybox). The kernel command line says what to do:
 #   rpm_mode=demo   print our maps of PID 1 next to a byte-compare with /proc
 #   rpm_mode=check  run every test in /tests and check the module unloads cleanly
+#   rpm_mode=bench  run the contention benchmark (rpm_bench=RUNS,SECS,REPS)
 #   rpm_tests=a,b   run only these tests (default: all)
 #   rpm_stress_secs=N  how long the stress test runs (default 20)
 #   rpm_interactive=1  then give a shell on the console
@@ -41,6 +42,11 @@ demo)
 		echo "== guest shell: try 'cat $D/\$\$/maps'; 'exit' powers off"
 		setsid cttyhack sh
 	fi
+	;;
+bench)
+	# rpm_bench=RUNS,SECS,REPS
+	set -- $(sed -n 's/.*rpm_bench=\([0-9]*\),\([0-9]*\),\([0-9]*\).*/\1 \2 \3/p' /proc/cmdline)
+	/bench/guest-bench.sh "$1" "$2" "$3"
 	;;
 check)
 	for t in /tests/*; do

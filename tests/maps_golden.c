@@ -265,4 +265,50 @@ TEST(all_processes)
 	TH_LOG("compared %d processes", compared);
 }
 
+static int load_module(const char *params)
+{
+	int fd, ret;
+
+	fd = open("/rust_procmaps.ko", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0);
+	close(fd);
+	usleep(200 * 1000);
+	return ret ? -errno : 0;
+}
+
+static int reload_module(const char *params)
+{
+	if (syscall(SYS_delete_module, "rust_procmaps", O_NONBLOCK))
+		return -errno;
+	return load_module(params);
+}
+
+/* lock_mode=1 (mmap_read_lock per chunk, the benchmark's baseline) prints the same bytes. */
+TEST(lock_mode_mmap)
+{
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, reload_module("lock_mode=1"));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
+	usleep(200 * 1000);
+	EXPECT_EQ(0, compare_maps(_metadata, pid));
+	EXPECT_GT(stat_get("mmap_locked_chunks"), 0);
+	EXPECT_EQ(0, stat_get("vma_locked_rcu"));
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ASSERT_EQ(0, reload_module(""));
+	/* An unknown mode is refused at load. */
+	EXPECT_EQ(-EINVAL, reload_module("lock_mode=2"));
+	EXPECT_EQ(0, load_module(""));
+}
+
 TEST_HARNESS_MAIN

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+/* CPU-bound noise beside the scanners: spin 2 ms, sleep 1 ms, until STOP_FILE exists. */
+#define _GNU_SOURCE
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2)
+		return 2;
+	while (access(argv[1], F_OK)) {
+		double until = now_ms() + 2;
+
+		while (now_ms() < until)
+			;
+		usleep(1000);
+	}
+	return 0;
+}

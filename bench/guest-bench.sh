@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the benchmark guest (see scripts/run-bench.sh). Every arm runs
+# RUNS times for SECS seconds each, interleaved (the arm order rotates every
+# round), all in this one boot. Output: BENCH,... CSV lines on the console.
+#   guest-bench.sh RUNS SECS READCOST_REPS
+RUNS=$1 SECS=$2 REPS=$3
+D=/sys/kernel/debug/rust_procmaps
+ARMS="none proc_maps ours_maps ours_mmap proc_rollup"
+
+mode=
+load() {
+	[ "$mode" = "$1" ] && return
+	rmmod rust_procmaps 2>/dev/null
+	insmod /rust_procmaps.ko lock_mode=$1 || echo "BENCH,error,insmod lock_mode=$1"
+	mode=$1
+}
+
+# rotate K A B C ...: the list started at its K-th element.
+rotate() {
+	k=$1
+	shift
+	i=0
+	for a; do [ $i -ge "$k" ] && printf '%s ' "$a"; i=$((i + 1)); done
+	i=0
+	for a; do [ $i -lt "$k" ] && printf '%s ' "$a"; i=$((i + 1)); done
+}
+
+counters() {
+	echo $(sed -n 's/^\(vma_locked_rcu\|mmap_lock_fallbacks\|gap_retries\) //p' $D/stats)
+}
+
+path_of() {
+	case $1 in
+	proc_maps) echo /proc/$2/maps ;;
+	ours_maps|ours_mmap) echo $D/$2/maps ;;
+	proc_rollup) echo /proc/$2/smaps_rollup ;;
+	esac
+}
+
+echo "BENCH,settings,runs=$RUNS,secs=$SECS,cpus=$(nproc),kernel=$(uname -r),arms=$(echo $ARMS | tr ' ' ';')"
+round=0
+while [ $round -lt "$RUNS" ]; do
+	round=$((round + 1))
+	# Rotate the order so that no arm always runs first or last in a round.
+	order=$(rotate $(((round - 1) % 5)) $ARMS)
+	for arm in $order; do
+		case $arm in ours_mmap) load 1 ;; *) load 0 ;; esac
+		rm -f /tmp/ready /tmp/go /tmp/stop
+		taskset -c 0 /bench/victim "$SECS" /tmp/ready /tmp/go /tmp/stop "$arm" "$round" >/tmp/victim.out &
+		victim=$!
+		while [ ! -s /tmp/ready ]; do sleep 0.05; done
+		pid=$(cat /tmp/ready)
+		if [ "$arm" != none ]; then
+			path=$(path_of "$arm" "$pid")
+			while [ ! -e "$path" ]; do sleep 0.01; done
+			taskset -c 1 /bench/scanner "$path" /tmp/go /tmp/stop "$arm" "$round" >/tmp/scan1.out &
+			taskset -c 1 /bench/scanner "$path" /tmp/go /tmp/stop "$arm" "$round" >/tmp/scan2.out &
+		fi
+		taskset -c 1 /bench/busywait /tmp/stop &
+		sleep 0.3
+		before=$(counters)
+		touch /tmp/go
+		wait
+		if [ "$arm" = ours_maps ]; then
+			# What the module did during this arm: locked per-VMA, fallbacks, gap retries.
+			set -- $before $(counters)
+			echo "BENCH,armstats,$round,$(($4 - $1)),$(($5 - $2)),$(($6 - $3))"
+		fi
+		cat /tmp/victim.out
+		[ "$arm" != none ] && cat /tmp/scan1.out /tmp/scan2.out
+	done
+done
+load 0
+for n in 1000 10000 60000; do
+	/bench/readcost $n "$REPS" maps
+done

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reader cost: a child with N VMAs (alternating protections), stopped;
+ * time reading /proc/PID/maps and our maps whole, interleaved, REPS times
+ * each. Prints BENCH,readcost,FILE,N,REPS,bytes,proc_ms_median,ours_ms_median
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double read_ms(const char *path, long *bytes)
+{
+	static char buf[1 << 16];
+	double t0 = now_ms();
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	*bytes = 0;
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		*bytes += n;
+	close(fd);
+	return now_ms() - t0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	int nvmas = argc > 1 ? atoi(argv[1]) : 1000, reps = argc > 2 ? atoi(argv[2]) : 20;
+	const char *file = argc > 3 ? argv[3] : "maps";
+	double *proc_ms = calloc(reps, sizeof(double)), *ours_ms = calloc(reps, sizeof(double));
+	char ppath[128], opath[128];
+	long pbytes = 0, obytes = 0;
+	int i, status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *p = mmap(NULL, (size_t)nvmas * 4096, PROT_READ,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+		for (i = 0; p != MAP_FAILED && i < nvmas; i += 2)
+			mprotect(p + (size_t)i * 4096, 4096, PROT_NONE);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	waitpid(pid, &status, WUNTRACED);
+	usleep(200 * 1000);
+	snprintf(ppath, sizeof(ppath), "/proc/%d/%s", pid, file);
+	snprintf(opath, sizeof(opath), "/sys/kernel/debug/rust_procmaps/%d/%s", pid, file);
+	for (i = 0; i < reps; i++) {
+		proc_ms[i] = read_ms(ppath, &pbytes);
+		ours_ms[i] = read_ms(opath, &obytes);
+	}
+	qsort(proc_ms, reps, sizeof(double), cmp_double);
+	qsort(ours_ms, reps, sizeof(double), cmp_double);
+	printf("BENCH,readcost,%s,%d,%d,%ld,%.3f,%.3f%s\n", file, nvmas, reps, pbytes,
+	       proc_ms[reps / 2], ours_ms[reps / 2], pbytes == obytes ? "" : ",SIZE_MISMATCH");
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return 0;
+}

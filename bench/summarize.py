@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the benchmark guest's BENCH,... lines into raw CSV files, a Markdown
+table and gnuplot data, and check that every arm ran (exit 1 if not).
+
+    summarize.py GUEST_LOG OUT_DIR
+"""
+import csv
+import statistics
+import sys
+from pathlib import Path
+
+ARMS = ["none", "proc_maps", "ours_maps", "ours_mmap", "proc_rollup"]
+ARM_TEXT = {
+    "none": "no reader (floor)",
+    "proc_maps": "/proc/PID/maps (7.3: per-VMA locks in C)",
+    "ours_maps": "our maps (per-VMA locks)",
+    "ours_mmap": "our maps, lock_mode=1 (mmap_read_lock per chunk)",
+    "proc_rollup": "/proc/PID/smaps_rollup (7.3: mmap_read_lock)",
+}
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def main():
+    log, out = Path(sys.argv[1]), Path(sys.argv[2])
+    out.mkdir(parents=True, exist_ok=True)
+    victims, scanners, readcost, stats, settings = [], [], [], {}, ""
+    for line in log.read_text(errors="replace").splitlines():
+        if not line.startswith("BENCH,"):
+            continue
+        f = line.split(",")
+        if f[1] == "victim" and len(f) == 10:
+            victims.append(dict(arm=f[2], run=int(f[3]), ops=int(f[4]), mean=float(f[5]),
+                                p50=float(f[6]), p99=float(f[7]), p999=float(f[8]),
+                                max=float(f[9])))
+        elif f[1] == "scanner" and len(f) == 8:
+            scanners.append(dict(arm=f[2], run=int(f[3]), scans=int(f[4]),
+                                 scans_per_s=float(f[5]), bytes_per_scan=float(f[6]),
+                                 errors=int(f[7])))
+        elif f[1] == "readcost" and len(f) >= 8:
+            readcost.append(dict(file=f[2], vmas=int(f[3]), reps=int(f[4]), bytes=int(f[5]),
+                                 proc_ms=float(f[6]), ours_ms=float(f[7]),
+                                 same_size=len(f) == 8))
+        elif f[1] == "armstats" and len(f) == 6:
+            for key, value in zip(("vma_locked_rcu", "mmap_lock_fallbacks", "gap_retries"),
+                                  f[3:]):
+                stats[key] = stats.get(key, 0) + int(value)
+        elif f[1] == "settings":
+            settings = ", ".join(f[2:])
+
+    for name, rows in (("victim_runs.csv", victims), ("scanner_runs.csv", scanners),
+                       ("readcost.csv", readcost)):
+        if rows:
+            with open(out / name, "w", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                w.writeheader()
+                w.writerows(rows)
+
+    per = {}
+    for arm in ARMS:
+        v = [r for r in victims if r["arm"] == arm]
+        s = [r for r in scanners if r["arm"] == arm]
+        per[arm] = dict(
+            runs=len(v),
+            mean=median([r["mean"] for r in v]),
+            p99=median([r["p99"] for r in v]),
+            max=median([r["max"] for r in v]),
+            over=sum(r["max"] > 0.5 for r in v),
+            ops=median([r["ops"] for r in v]),
+            scans=median([r["scans_per_s"] for r in s]),
+            bytes=median([r["bytes_per_scan"] for r in s]),
+            errors=sum(r["errors"] for r in s),
+        )
+
+    md = [f"Settings: {settings}", "",
+          "| arm | runs | median of run means (ms) | median of run p99 (ms) "
+          "| median of run max (ms) | runs with max > 0.5 ms | victim ops/run "
+          "| scans/s per scanner | bytes/scan | scanner errors |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for arm in ARMS:
+        p = per[arm]
+        reader = arm != "none"
+        md.append(f"| {ARM_TEXT[arm]} | {p['runs']} | {p['mean']:.4f} | {p['p99']:.4f} "
+                  f"| {p['max']:.3f} | {p['over']}/{p['runs']} | {p['ops']:.0f} "
+                  f"| {p['scans']:.1f} | {p['bytes']:.0f} | {p['errors']} |" if reader else
+                  f"| {ARM_TEXT[arm]} | {p['runs']} | {p['mean']:.4f} | {p['p99']:.4f} "
+                  f"| {p['max']:.3f} | {p['over']}/{p['runs']} | {p['ops']:.0f} | - | - | - |")
+    o, pm, mm, pr, no = (per[a] for a in ("ours_maps", "proc_maps", "ours_mmap",
+                                          "proc_rollup", "none"))
+    md += ["", "Ratios (same boot):", "",
+           f"- our maps / /proc maps: median of run max {ratio(o['max'], pm['max']):.2f}x, "
+           f"median of run means {ratio(o['mean'], pm['mean']):.2f}x, "
+           f"scanner throughput {ratio(o['scans'], pm['scans']):.2f}x",
+           f"- mmap_lock baseline / our maps: median of run max {ratio(mm['max'], o['max']):.2f}x, "
+           f"median of run p99 {ratio(mm['p99'], o['p99']):.2f}x, "
+           f"median of run means {ratio(mm['mean'], o['mean']):.2f}x",
+           f"- /proc smaps_rollup / no reader: median of run means {ratio(pr['mean'], no['mean']):.2f}x "
+           "(our smaps_rollup arm comes with the smaps work)"]
+    if readcost:
+        md += ["", "Reader cost (target stopped, whole file, median of the reps):", "",
+               "| file | VMAs | bytes | /proc (ms) | ours (ms) | ours / proc |",
+               "| --- | --- | --- | --- | --- | --- |"]
+        for r in readcost:
+            md.append(f"| {r['file']} | {r['vmas']} | {r['bytes']} | {r['proc_ms']:.2f} "
+                      f"| {r['ours_ms']:.2f} | {ratio(r['ours_ms'], r['proc_ms']):.2f}x"
+                      f"{'' if r['same_size'] else ' (SIZE MISMATCH)'} |")
+    if stats:
+        locked = stats.get("vma_locked_rcu", 0) + stats.get("mmap_lock_fallbacks", 0)
+        md += ["", "Module counters during the our-maps arms (all runs): " +
+               ", ".join(f"{k} {v}" for k, v in stats.items()) +
+               f" (fallback share {100 * ratio(stats.get('mmap_lock_fallbacks', 0), locked):.2f} %)"]
+    (out / "table.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+
+    # gnuplot data: arm index, per-run max latency (ms).
+    with open(out / "max_latency.dat", "w") as fh:
+        for i, arm in enumerate(ARMS):
+            for r in victims:
+                if r["arm"] == arm:
+                    fh.write(f"{i} {r['max']}\n")
+
+    missing = [a for a in ARMS if per[a]["runs"] == 0 or per[a]["ops"] == 0 or
+               (a != "none" and not per[a]["scans"] > 0)]
+    if missing:
+        print(f"arms that did not run or produced no numbers: {', '.join(missing)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Turn a benchmark guest log into results: raw CSV, table.md, max_latency.png.
+# A full run also updates results/latest/ in the repo (what the README shows);
+# a --quick run (CI smoke) only checks that every arm produced numbers.
+#   scripts/bench-report.sh GUEST_LOG QUICK(0|1)
+
+. "$(dirname "$0")/lib.sh"
+
+log_file=$1 quick=${2:-0}
+stamp=$(date -u +%Y%m%d-%H%M%S)
+out=$ROOT/build/bench-results/$stamp
+mkdir -p "$out"
+cp "$log_file" "$out/guest.log"
+set +e
+in_root python3 bench/summarize.py "/build/bench-results/$stamp/guest.log" "/build/bench-results/$stamp"
+status=$?
+set -e
+in_root gnuplot -e "dir='/build/bench-results/$stamp'; title='rust_procmaps contention benchmark, $stamp UTC'" bench/plot.gp ||
+	log "plot failed"
+log "results in $out"
+if [ "$quick" = 0 ] && [ $status = 0 ]; then
+	mkdir -p "$REPO/results/latest"
+	cp "$out"/{table.md,victim_runs.csv,scanner_runs.csv,readcost.csv,max_latency.png} "$REPO/results/latest/"
+	log "updated results/latest/"
+fi
+exit $status
