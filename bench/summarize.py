@@ -75,6 +75,7 @@ def main():
             over=sum(r["max"] > 0.5 for r in v),
             ops=median([r["ops"] for r in v]),
             scans=median([r["scans_per_s"] for r in s]),
+            mbps=median([r["scans_per_s"] * r["bytes_per_scan"] / 1e6 for r in s]),
             bytes=median([r["bytes_per_scan"] for r in s]),
             errors=sum(r["errors"] for r in s),
         )
@@ -82,22 +83,25 @@ def main():
     md = [f"Settings: {settings}", "",
           "| arm | runs | median of run means (ms) | median of run p99 (ms) "
           "| median of run max (ms) | runs with max > 0.5 ms | victim ops/run "
-          "| scans/s per scanner | bytes/scan | scanner errors |",
-          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+          "| scans/s per scanner | bytes/scan | MB/s per scanner | scanner errors |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for arm in ARMS:
         p = per[arm]
         reader = arm != "none"
         md.append(f"| {ARM_TEXT[arm]} | {p['runs']} | {p['mean']:.4f} | {p['p99']:.4f} "
                   f"| {p['max']:.3f} | {p['over']}/{p['runs']} | {p['ops']:.0f} "
-                  f"| {p['scans']:.1f} | {p['bytes']:.0f} | {p['errors']} |" if reader else
+                  f"| {p['scans']:.1f} | {p['bytes']:.0f} | {p['mbps']:.2f} | {p['errors']} |"
+                  if reader else
                   f"| {ARM_TEXT[arm]} | {p['runs']} | {p['mean']:.4f} | {p['p99']:.4f} "
-                  f"| {p['max']:.3f} | {p['over']}/{p['runs']} | {p['ops']:.0f} | - | - | - |")
+                  f"| {p['max']:.3f} | {p['over']}/{p['runs']} | {p['ops']:.0f} | - | - | - | - |")
     o, pm, mm, pr, no = (per[a] for a in ("ours_maps", "proc_maps", "ours_mmap",
                                           "proc_rollup", "none"))
     md += ["", "Ratios (same boot):", "",
            f"- our maps / /proc maps: median of run max {ratio(o['max'], pm['max']):.2f}x, "
            f"median of run means {ratio(o['mean'], pm['mean']):.2f}x, "
-           f"scanner throughput {ratio(o['scans'], pm['scans']):.2f}x",
+           f"scanner throughput {ratio(o['mbps'], pm['mbps']):.2f}x in bytes/s "
+           f"({ratio(o['scans'], pm['scans']):.2f}x in scans/s; a slower scanner sees a "
+           "victim with more VMAs per scan)",
            f"- mmap_lock baseline / our maps: median of run max {ratio(mm['max'], o['max']):.2f}x, "
            f"median of run p99 {ratio(mm['p99'], o['p99']):.2f}x, "
            f"median of run means {ratio(mm['mean'], o['mean']):.2f}x",

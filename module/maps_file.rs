@@ -69,6 +69,8 @@ enum Chunk {
     PerVma {
         locked: Option<LockedVma>,
         mm: ARef<MmWithUser>,
+        /// The last VMA began where the one before it ended: guess the next one does too.
+        adjacent: bool,
     },
     /// `lock_mode=1`: `mmap_read_lock` for the whole chunk.
     Mmap(MmapLocked),
@@ -85,10 +87,15 @@ impl Chunk {
     /// The first VMA that ends above `from`, stable until the next call or the drop.
     fn next_vma(&mut self, from: usize) -> Result<Option<*mut bindings::vm_area_struct>> {
         Ok(match self {
-            Chunk::PerVma { locked, mm } => {
+            Chunk::PerVma {
+                locked,
+                mm,
+                adjacent,
+            } => {
                 // Drop the previous VMA's lock before looking for the next one.
                 *locked = None;
-                *locked = mm_lock::lock_next_vma(mm, from)?;
+                *locked = mm_lock::lock_next_vma(mm, from, *adjacent)?;
+                *adjacent = locked.as_ref().is_some_and(|l| l.vma().start() <= from);
                 locked.as_ref().map(LockedVma::as_ptr)
             }
             Chunk::Mmap(held) => held.next_vma(from).map(VmaRef::as_ptr),
@@ -161,7 +168,11 @@ impl MapsFile {
         };
         STATS.chunks.inc();
         let chunk = self.chunk.insert(match crate::lock_mode() {
-            crate::LockMode::PerVma => Chunk::PerVma { locked: None, mm },
+            crate::LockMode::PerVma => Chunk::PerVma {
+                locked: None,
+                mm,
+                adjacent: false,
+            },
             crate::LockMode::Mmap => Chunk::Mmap(MmapLocked::lock(mm)?),
         });
         if last_addr > 0 {

@@ -10,9 +10,10 @@
 //! most one VMA lock is held at a time and never across `read()` calls.
 //!
 //! 1. Sample the mm's write sequence with `mmap_lock_speculate_try_begin()`. It fails (odd
-//!    count) when a writer holds `mmap_lock` right now. Then try `lock_vma_under_rcu(mm, from)`:
-//!    a VMA that contains `from` (the next VMA is adjacent to the last one, or the last one
-//!    grew) is the first VMA ending above `from`, with no gap before it: done. Otherwise:
+//!    count) when a writer holds `mmap_lock` right now. If the caller expects the next VMA to
+//!    be adjacent to the last one (it was so for the last lookup), first try
+//!    `lock_vma_under_rcu(mm, from)`: a VMA that contains `from` is the first VMA ending above
+//!    `from`, with no gap before it: done, in one tree walk instead of two. Otherwise:
 //! 2. Under `rcu_read_lock()`, look the VMA up in the maple tree and note its start.
 //! 3. Lock it with the exported `lock_vma_under_rcu(mm, addr)` at `addr = max(start, from)`.
 //!    That re-walks the tree under RCU, calls `vma_start_read()` and checks that the VMA it
@@ -143,12 +144,19 @@ impl WriteSeq {
 /// Returns `Ok(None)` when there is no such VMA, and `EINTR` if a fatal signal arrives while
 /// waiting for `mmap_lock`. The caller must keep its `mmget` reference on `mm` until the
 /// returned [`LockedVma`] is dropped, and must not hold another VMA lock or `mmap_lock`.
-pub(crate) fn lock_next_vma(mm: &MmWithUser, from: usize) -> Result<Option<LockedVma>> {
+/// `expect_adjacent` only chooses the order of the lookups (see step 1), never the result.
+pub(crate) fn lock_next_vma(
+    mm: &MmWithUser,
+    from: usize,
+    expect_adjacent: bool,
+) -> Result<Option<LockedVma>> {
     // Step 1 of the module documentation.
     let seq = WriteSeq::sample(mm);
-    if let Some(locked) = lock_vma_at(mm, from) {
-        STATS.vma_locked_rcu.inc();
-        return Ok(Some(locked));
+    if expect_adjacent {
+        if let Some(locked) = lock_vma_at(mm, from) {
+            STATS.vma_locked_rcu.inc();
+            return Ok(Some(locked));
+        }
     }
     // Step 2.
     let start = {
