@@ -12,7 +12,9 @@
 //! absorbed by the same run.
 
 use kernel::{
-    bindings, new_mutex,
+    bindings,
+    error::to_result,
+    new_mutex,
     prelude::*,
     rbtree::RBTree,
     str::CString,
@@ -220,15 +222,40 @@ unsafe extern "C" fn find_tracepoint(tp: *mut bindings::tracepoint, found: *mut 
     }
 }
 
+/// One probe function on one tracepoint.
+#[derive(Clone, Copy)]
+struct Probe {
+    tp: *mut bindings::tracepoint,
+    func: *mut c_void,
+}
+
+impl Probe {
+    /// # Safety
+    ///
+    /// `func` must have the tracepoint's prototype (with the leading `data`), and `data` must
+    /// stay valid until the probe is unregistered.
+    unsafe fn register(self, data: *mut c_void) -> Result {
+        // SAFETY: Per the function's safety requirements.
+        to_result(unsafe { bindings::tracepoint_probe_register(self.tp, self.func, data) })
+    }
+
+    /// # Safety
+    ///
+    /// The probe must have been registered with `data`.
+    unsafe fn unregister(self, data: *mut c_void) {
+        // SAFETY: Per the function's safety requirement.
+        unsafe { bindings::tracepoint_probe_unregister(self.tp, self.func, data) };
+    }
+}
+
 /// Registered tracepoint probes; unregistered (and waited for) on drop.
 ///
 /// # Invariants
 ///
-/// `on_fork` is registered on `fork` and `on_free` on `free`, both with `data`, which owns one
-/// reference to a `ProcessDirs` (from `Arc::into_raw`).
+/// Every probe in `probes` is registered with `data`, which owns one reference to a
+/// `ProcessDirs` (from `Arc::into_raw`).
 pub(crate) struct Tracepoints {
-    fork: *mut bindings::tracepoint,
-    free: *mut bindings::tracepoint,
+    probes: [Probe; 2],
     data: *const ProcessDirs,
 }
 
@@ -252,58 +279,45 @@ impl Tracepoints {
             pr_err!("sched_process_fork/free tracepoints not found (CONFIG_TRACEPOINTS?)\n");
             return Err(ENOENT);
         }
+        let probes = [
+            Probe {
+                tp: found.fork,
+                func: on_fork as *mut c_void,
+            },
+            Probe {
+                tp: found.free,
+                func: on_free as *mut c_void,
+            },
+        ];
         let data = Arc::into_raw(dirs.clone());
-        // SAFETY: The probes have the tracepoints' prototypes (with the leading `data`), and
-        // `data` stays valid until they are unregistered in `drop`.
-        let ret = unsafe {
-            bindings::tracepoint_probe_register(
-                found.fork,
-                on_fork as *mut c_void,
-                data as *mut c_void,
-            )
-        };
-        if ret != 0 {
-            // SAFETY: Gives back the reference taken above; nothing uses it.
-            drop(unsafe { Arc::from_raw(data) });
-            return Err(Error::from_errno(ret));
-        }
-        // SAFETY: As above.
-        let ret = unsafe {
-            bindings::tracepoint_probe_register(
-                found.free,
-                on_free as *mut c_void,
-                data as *mut c_void,
-            )
-        };
-        if ret != 0 {
-            // SAFETY: Undo the first registration, wait for running probes, give back `data`.
-            unsafe {
-                bindings::tracepoint_probe_unregister(
-                    found.fork,
-                    on_fork as *mut c_void,
-                    data as *mut c_void,
-                );
-                rust_procmaps_tracepoint_synchronize_unregister();
-                drop(Arc::from_raw(data));
+        for (i, probe) in probes.iter().enumerate() {
+            // SAFETY: `on_fork` and `on_free` have their tracepoints' prototypes, and `data`
+            // stays valid until they are unregistered (in `drop`, or just below).
+            if let Err(err) = unsafe { probe.register(data as *mut c_void) } {
+                // SAFETY: Undo the registrations made so far, wait for running probes, then
+                // give back the reference taken above.
+                unsafe {
+                    for done in probes.iter().take(i) {
+                        done.unregister(data as *mut c_void);
+                    }
+                    rust_procmaps_tracepoint_synchronize_unregister();
+                    drop(Arc::from_raw(data));
+                }
+                return Err(err);
             }
-            return Err(Error::from_errno(ret));
         }
         // INVARIANT: Both probes are registered with `data`, which owns a reference.
-        Ok(Self {
-            fork: found.fork,
-            free: found.free,
-            data,
-        })
+        Ok(Self { probes, data })
     }
 }
 
 impl Drop for Tracepoints {
     fn drop(&mut self) {
-        let data = self.data as *mut c_void;
-        // SAFETY: Registered with these arguments (invariant).
+        // SAFETY: Registered with `data` (invariant).
         unsafe {
-            bindings::tracepoint_probe_unregister(self.fork, on_fork as *mut c_void, data);
-            bindings::tracepoint_probe_unregister(self.free, on_free as *mut c_void, data);
+            for probe in self.probes {
+                probe.unregister(self.data as *mut c_void);
+            }
             // No probe runs any more after this; none can queue the work again.
             rust_procmaps_tracepoint_synchronize_unregister();
         }

@@ -22,16 +22,8 @@ FIXTURE(target) {
 
 FIXTURE_SETUP(target)
 {
-	int status;
-
-	self->pid = fork();
-	ASSERT_GE(self->pid, 0);
-	if (self->pid == 0) {
-		raise(SIGSTOP);
-		_exit(0);
-	}
-	ASSERT_EQ(self->pid, waitpid(self->pid, &status, WUNTRACED));
-	usleep(200 * 1000);
+	self->pid = spawn_stopped(NULL);
+	ASSERT_GT(self->pid, 0);
 	ours_path(self->path, sizeof(self->path), self->pid, "maps");
 	ASSERT_EQ(0, read_all(self->path, 1 << 16, &self->whole));
 	ASSERT_GT(self->whole.len, (size_t)100);
@@ -39,11 +31,8 @@ FIXTURE_SETUP(target)
 
 FIXTURE_TEARDOWN(target)
 {
-	int status;
-
 	buf_free(&self->whole);
-	kill(self->pid, SIGKILL);
-	waitpid(self->pid, &status, 0);
+	kill_and_reap(self->pid);
 }
 
 TEST_F(target, write_mmap_ioctl_refused)
@@ -128,11 +117,10 @@ TEST_F(target, huge_read)
 TEST_F(target, dies_between_open_and_read)
 {
 	char buf[256];
-	int status, fd = open(self->path, O_RDONLY);
+	int fd = open(self->path, O_RDONLY);
 
 	ASSERT_LE(0, fd);
-	kill(self->pid, SIGKILL);
-	waitpid(self->pid, &status, 0);
+	kill_and_reap(self->pid);
 	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
 	TH_LOG("read: %s", strerror(errno));
 	close(fd);

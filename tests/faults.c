@@ -53,16 +53,12 @@ static int configure(const char *attr, const char *probability)
 	return 0;
 }
 
-static int load_module(void)
+/* Load the module unless it is loaded: 0 or -errno. */
+static int ensure_loaded(void)
 {
-	int fd = open("/rust_procmaps.ko", O_RDONLY);
-	int ret;
+	int err = module_load("");
 
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret && errno != EEXIST ? -errno : 0;
+	return err == -EEXIST ? 0 : err;
 }
 
 /*
@@ -102,8 +98,8 @@ static void faulty_child(const char *path, const char *want, size_t want_len)
 		ok++;
 	}
 	for (i = 0; i < 20; i++) {
-		syscall(SYS_delete_module, "rust_procmaps", O_NONBLOCK);
-		if (load_module())
+		module_unload();
+		if (ensure_loaded())
 			load_failed++;
 		loads++;
 	}
@@ -120,14 +116,8 @@ static void run_faults(struct __test_metadata *_metadata, const char *attr)
 	int status;
 	pid_t target, child;
 
-	target = fork();
-	ASSERT_GE(target, 0);
-	if (target == 0) {
-		raise(SIGSTOP);
-		_exit(0);
-	}
-	ASSERT_EQ(target, waitpid(target, &status, WUNTRACED));
-	usleep(200 * 1000);
+	target = spawn_stopped(NULL);
+	ASSERT_GT(target, 0);
 	ours_path(path, sizeof(path), target, "maps");
 	proc_path(ppath, sizeof(ppath), target, "maps");
 	ASSERT_EQ(0, read_all(ppath, 4096, &want));
@@ -143,15 +133,14 @@ static void run_faults(struct __test_metadata *_metadata, const char *attr)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 
 	/* Afterwards the module is there (loaded again if the last load failed) and exact. */
-	ASSERT_EQ(0, load_module());
+	ASSERT_EQ(0, ensure_loaded());
 	usleep(200 * 1000);
 	ASSERT_EQ(0, read_all(path, 4096, &again));
 	EXPECT_EQ(want.len, again.len);
 	EXPECT_EQ(0, memcmp(want.data, again.data, want.len));
 	buf_free(&want);
 	buf_free(&again);
-	kill(target, SIGKILL);
-	waitpid(target, &status, 0);
+	kill_and_reap(target);
 }
 
 TEST(failslab)

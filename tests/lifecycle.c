@@ -14,8 +14,6 @@
 #include "kselftest_harness.h"
 #include "procmaps_util.h"
 
-#define MODULE_PATH "/rust_procmaps.ko"
-
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -183,17 +181,6 @@ static void *busy_reader(void *arg)
 	return NULL;
 }
 
-static int load_module(void)
-{
-	int fd = open(MODULE_PATH, O_RDONLY);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret ? -errno : 0;
-}
 
 /* rmmod while readers are busy: refused while a file is open, never a crash. */
 TEST(rmmod_while_reading)
@@ -206,14 +193,13 @@ TEST(rmmod_while_reading)
 	fd = open(path, O_RDONLY);
 	ASSERT_LE(0, fd);
 	/* An open file pins the module. */
-	EXPECT_EQ(-1, syscall(SYS_delete_module, "rust_procmaps", O_NONBLOCK));
-	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	EXPECT_EQ(-EWOULDBLOCK, module_unload());
 	close(fd);
 
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, busy_reader, NULL));
 	for (i = 0; i < 200 && !unloaded; i++) {
-		if (syscall(SYS_delete_module, "rust_procmaps", O_NONBLOCK) == 0)
+		if (module_unload() == 0)
 			unloaded = 1;
 		else
 			refused++;
@@ -224,10 +210,10 @@ TEST(rmmod_while_reading)
 		pthread_join(threads[i], NULL);
 	TH_LOG("rmmod refused %d times, then %s", refused, unloaded ? "unloaded" : "never unloaded");
 	if (!unloaded)
-		EXPECT_EQ(0, syscall(SYS_delete_module, "rust_procmaps", O_NONBLOCK));
+		EXPECT_EQ(0, module_unload());
 	EXPECT_NE(0, access(DEBUGFS_DIR, F_OK));
 
-	ASSERT_EQ(0, load_module());
+	ASSERT_EQ(0, module_load(""));
 	EXPECT_LE(0, wait_path(path, 1, 1000));
 }
 
@@ -255,16 +241,16 @@ TEST_F_TIMEOUT(module, load_unload_cycles, 600)
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, busy_reader, NULL));
 	for (i = 0; i < 100; i++) {
-		int tries = 0;
+		int tries = 0, err;
 
-		while (syscall(SYS_delete_module, "rust_procmaps", O_NONBLOCK)) {
+		while ((err = module_unload())) {
 			/* A reader has a file open: the module is pinned. Retry. */
-			ASSERT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+			ASSERT_EQ(-EWOULDBLOCK, err);
 			ASSERT_LT(++tries, 10000);
 			busy++;
 			usleep(1000);
 		}
-		ASSERT_EQ(0, load_module());
+		ASSERT_EQ(0, module_load(""));
 	}
 	stop = 1;
 	for (i = 0; i < 2; i++)

@@ -30,10 +30,11 @@
 static const size_t chunks[] = { 1, 7, 64, 4096, 1 << 20 };
 
 /*
- * Compare /proc/PID/maps and ours for a stopped @pid in every chunk size;
+ * Compare /proc/PID/maps and ours for a stopped @pid in the chunk sizes from
+ * chunks[first_chunk] on;
  * count a mismatch for each difference and each read that needed mmap_lock.
  */
-static int compare_maps(struct __test_metadata *_metadata, int pid)
+static int compare_maps_from(struct __test_metadata *_metadata, int pid, size_t first_chunk)
 {
 	char p[128], o[128];
 	struct buf want, got;
@@ -43,7 +44,7 @@ static int compare_maps(struct __test_metadata *_metadata, int pid)
 	proc_path(p, sizeof(p), pid, "maps");
 	ours_path(o, sizeof(o), pid, "maps");
 	ASSERT_EQ(0, read_all(p, 1 << 16, &want));
-	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+	for (i = first_chunk; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
 		long long fallbacks = stat_get("mmap_lock_fallbacks");
 
 		ASSERT_EQ(0, read_all(o, chunks[i], &got));
@@ -65,6 +66,11 @@ static int compare_maps(struct __test_metadata *_metadata, int pid)
 	return mismatches;
 }
 
+static int compare_maps(struct __test_metadata *_metadata, int pid)
+{
+	return compare_maps_from(_metadata, pid, 0);
+}
+
 static void *map_file(const char *path, int flags, int prot, int open_flags)
 {
 	int fd = open(path, open_flags | O_CREAT, 0644);
@@ -77,51 +83,51 @@ static void *map_file(const char *path, int flags, int prot, int open_flags)
 	return addr;
 }
 
-/* The child: one mapping of each kind, then stop. Exits non-zero on setup failure. */
-static void make_every_mapping(void)
+/* One mapping of each kind; non-zero (which step failed) on failure. */
+static int make_every_mapping(void)
 {
 	char *p;
 	int fd, id;
 
 	mkdir("/tmp/golden", 0755);
 	if (map_file("/tmp/golden/plain file", MAP_PRIVATE, PROT_READ | PROT_EXEC, O_RDWR) == MAP_FAILED)
-		_exit(10);
+		return 10;
 	if (map_file("/tmp/golden/new\nline", MAP_SHARED, PROT_READ | PROT_WRITE, O_RDWR) == MAP_FAILED)
-		_exit(11);
+		return 11;
 	/* Read-only fd, MAP_SHARED: VM_MAYSHARE without VM_SHARED prints 's'. */
 	close(open("/tmp/golden/ro", O_CREAT | O_RDWR, 0644));
 	truncate("/tmp/golden/ro", 4 * 4096);
 	if (map_file("/tmp/golden/ro", MAP_SHARED, PROT_READ, O_RDONLY) == MAP_FAILED)
-		_exit(12);
+		return 12;
 	if (map_file("/tmp/golden/deleted", MAP_PRIVATE, PROT_READ, O_RDWR) == MAP_FAILED)
-		_exit(13);
+		return 13;
 	unlink("/tmp/golden/deleted");
 
 	/* Anonymous: private, split by mprotect, shared (/dev/zero), named. */
 	p = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED || mprotect(p + 2 * 4096, 4096, PROT_READ))
-		_exit(14);
+		return 14;
 	if (mmap(NULL, 4096, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
-		_exit(15);
+		return 15;
 	p = mmap(NULL, 2 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, p, 2 * 4096, "golden anon"))
-		_exit(16);
+		return 16;
 	p = mmap(NULL, 2 * 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, p, 2 * 4096, "golden_shmem"))
-		_exit(17);
+		return 17;
 
 	/* memfd, SysV shm, hugetlb. */
 	fd = memfd_create("golden memfd", 0);
 	if (fd < 0 || ftruncate(fd, 4096) ||
 	    mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
-		_exit(18);
+		return 18;
 	id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
 	if (id < 0 || shmat(id, NULL, SHM_RDONLY) == (void *)-1)
-		_exit(19);
+		return 19;
 	shmctl(id, IPC_RMID, NULL);
 	if (mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0) == MAP_FAILED)
-		_exit(20);
+		return 20;
 
 	/* An anon_inode mapping: io_uring's rings print as anon_inode:[io_uring]. */
 	{
@@ -131,7 +137,7 @@ static void make_every_mapping(void)
 		if (ring < 0 || mmap(NULL, params.sq_off.array + 4 * sizeof(unsigned),
 				     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
 				     ring, IORING_OFF_SQ_RING) == MAP_FAILED)
-			_exit(21);
+			return 21;
 	}
 
 	/* An overlayfs file: /proc shows the overlay inode, not the backing one. */
@@ -144,19 +150,17 @@ static void make_every_mapping(void)
 	truncate("/tmp/ovl/lower/file", 4096);
 	if (mount("overlay", "/tmp/ovl/merged", "overlay", 0,
 		  "lowerdir=/tmp/ovl/lower,upperdir=/tmp/ovl/upper,workdir=/tmp/ovl/work"))
-		_exit(22);
+		return 22;
 	fd = open("/tmp/ovl/merged/file", O_RDONLY);
 	if (fd < 0 || mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED)
-		_exit(23);
+		return 23;
 
 	/* [heap]. */
 	p = sbrk(3 * 4096);
 	if (p == (void *)-1)
-		_exit(24);
+		return 24;
 	*p = 0;
-
-	raise(SIGSTOP);
-	_exit(0);
+	return 0;
 }
 
 /* How many of the expected mapping kinds are absent from our maps of @pid. */
@@ -189,51 +193,51 @@ static int missing_kinds(int pid)
 
 TEST(every_mapping_kind)
 {
-	int status;
-	pid_t pid = fork();
+	pid_t pid = spawn_stopped(make_every_mapping);
 
-	ASSERT_GE(pid, 0);
-	if (pid == 0)
-		make_every_mapping();
-	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
-	ASSERT_TRUE(WIFSTOPPED(status)) {
-		TH_LOG("child setup failed with %d", WEXITSTATUS(status));
-	}
-	usleep(200 * 1000); /* let the directory of the new process appear */
+	ASSERT_GT(pid, 0);
 	EXPECT_EQ(0, compare_maps(_metadata, pid));
-
 	/* The golden test is only as good as the kinds it really covered. */
 	EXPECT_EQ(0, missing_kinds(pid));
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	kill_and_reap(pid);
 	umount("/tmp/ovl/merged");
 }
 
-/* Many VMAs: output crosses many read() chunks and seq_file buffer sizes. */
-TEST(many_vmas)
+/* 20 000 VMAs, alternating protections. */
+static int make_many_vmas(void)
 {
-	int status;
-	pid_t pid = fork();
+	char *p = mmap(NULL, 20000 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int i;
 
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		char *p = mmap(NULL, 20000 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		int i;
+	if (p == MAP_FAILED)
+		return 1;
+	for (i = 0; i < 20000; i += 2)
+		if (mprotect(p + i * 4096, 4096, PROT_NONE))
+			return 2;
+	return 0;
+}
 
-		if (p == MAP_FAILED)
-			_exit(1);
-		for (i = 0; i < 20000; i += 2)
-			if (mprotect(p + i * 4096, 4096, PROT_NONE))
-				_exit(2);
-		raise(SIGSTOP);
-		_exit(0);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
-	ASSERT_TRUE(WIFSTOPPED(status));
-	usleep(200 * 1000);
-	EXPECT_EQ(0, compare_maps(_metadata, pid));
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+FIXTURE(big) {
+	int unused;
+};
+
+FIXTURE_SETUP(big)
+{
+}
+
+FIXTURE_TEARDOWN(big)
+{
+}
+
+/* Many VMAs: output crosses many read() chunks and seq_file buffer sizes. */
+TEST_F_TIMEOUT(big, many_vmas, 300)
+{
+	pid_t pid = spawn_stopped(make_many_vmas);
+
+	ASSERT_GT(pid, 0);
+	/* Not in 1- and 7-byte reads: a million read() calls take minutes under TCG. */
+	EXPECT_EQ(0, compare_maps_from(_metadata, pid, 2));
+	kill_and_reap(pid);
 }
 
 /* Every process of the guest, kernel threads (empty files) included. */
@@ -265,50 +269,29 @@ TEST(all_processes)
 	TH_LOG("compared %d processes", compared);
 }
 
-static int load_module(const char *params)
-{
-	int fd, ret;
-
-	fd = open("/rust_procmaps.ko", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0);
-	close(fd);
-	usleep(200 * 1000);
-	return ret ? -errno : 0;
-}
-
 static int reload_module(const char *params)
 {
-	if (syscall(SYS_delete_module, "rust_procmaps", O_NONBLOCK))
-		return -errno;
-	return load_module(params);
+	int err = module_unload();
+
+	return err ? err : module_load(params);
 }
 
 /* lock_mode=1 (mmap_read_lock per chunk, the benchmark's baseline) prints the same bytes. */
 TEST(lock_mode_mmap)
 {
-	int status;
 	pid_t pid;
 
 	ASSERT_EQ(0, reload_module("lock_mode=1"));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		raise(SIGSTOP);
-		_exit(0);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
-	usleep(200 * 1000);
+	pid = spawn_stopped(NULL);
+	ASSERT_GT(pid, 0);
 	EXPECT_EQ(0, compare_maps(_metadata, pid));
 	EXPECT_GT(stat_get("mmap_locked_chunks"), 0);
 	EXPECT_EQ(0, stat_get("vma_locked_rcu"));
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	kill_and_reap(pid);
 	ASSERT_EQ(0, reload_module(""));
 	/* An unknown mode is refused at load. */
 	EXPECT_EQ(-EINVAL, reload_module("lock_mode=2"));
-	EXPECT_EQ(0, load_module(""));
+	EXPECT_EQ(0, module_load(""));
 }
 
 TEST_HARNESS_MAIN

@@ -187,7 +187,7 @@ FIXTURE_TEARDOWN(race)
 }
 
 static long run_readers(struct __test_metadata *_metadata, int nreaders, double secs,
-			const char *until_stat, long long until_value)
+			long min_reads, const char *until_stat, long long until_value)
 {
 	pthread_t threads[8];
 	struct reader_result results[8] = { 0 };
@@ -215,7 +215,7 @@ static long run_readers(struct __test_metadata *_metadata, int nreaders, double 
 	}
 	TH_LOG("%d readers, %.1f s: %ld reads, %ld lines, %ld violations",
 	       nreaders, secs, reads, lines, violations);
-	EXPECT_GT(reads, 10);
+	EXPECT_GE(reads, min_reads);
 	EXPECT_EQ(0, violations);
 	return reads;
 }
@@ -225,7 +225,7 @@ TEST_F(race, no_gaps_no_backwards)
 	const char *env = getenv("RACE_SECS");
 	long long rcu_before = stat_get("vma_locked_rcu");
 
-	run_readers(_metadata, 3, env ? atof(env) : 5.0, NULL, 0);
+	run_readers(_metadata, 3, env ? atof(env) : 5.0, 10, NULL, 0);
 	/* The per-VMA path served these reads. */
 	EXPECT_GT(stat_get("vma_locked_rcu"), rcu_before);
 }
@@ -235,7 +235,7 @@ TEST_F_TIMEOUT(race, fallback_under_contention, 90)
 {
 	long long before = stat_get("mmap_lock_fallbacks");
 
-	run_readers(_metadata, 2, 40.0, "mmap_lock_fallbacks", before);
+	run_readers(_metadata, 2, 40.0, 1, "mmap_lock_fallbacks", before);
 	EXPECT_GT(stat_get("mmap_lock_fallbacks"), before);
 	TH_LOG("stats: vma_locked_rcu %lld, mmap_lock_fallbacks %lld, gap_retries %lld",
 	       stat_get("vma_locked_rcu"), stat_get("mmap_lock_fallbacks"),

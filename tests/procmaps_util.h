@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the rust_procmaps tests: reading whole files in chunks of
- * a given size, the debugfs paths, the module's stats counters.
+ * a given size, the debugfs paths, the module's stats counters, stopped
+ * target processes, loading and unloading the module.
  */
 #ifndef PROCMAPS_UTIL_H
 #define PROCMAPS_UTIL_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DEBUGFS_DIR "/sys/kernel/debug/rust_procmaps"
+#define MODULE_FILE "/rust_procmaps.ko"
 
 struct buf {
 	char *data;
@@ -120,6 +125,61 @@ static inline void show_first_diff(const struct buf *a, const struct buf *b)
 		a->data + line_start);
 	fprintf(stderr, "# ours: %.*s\n", (int)strcspn(b->data + line_start, "\n"),
 		b->data + line_start);
+}
+
+/*
+ * Fork a child that runs @setup (if any; a non-zero result becomes its exit
+ * code) and then stops itself. Returns its PID once it is stopped and its
+ * directory has had time to appear, or -1 (the reason on stderr).
+ */
+static inline pid_t spawn_stopped(int (*setup)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int err = setup ? setup() : 0;
+
+		if (err)
+			_exit(err);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, WUNTRACED) != pid)
+		return -1;
+	if (!WIFSTOPPED(status)) {
+		fprintf(stderr, "# child ended before stopping: exit %d, signal %d\n",
+			WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+			WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		return -1;
+	}
+	usleep(200 * 1000);
+	return pid;
+}
+
+static inline void kill_and_reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Load the module with @params: 0 or -errno (-EEXIST if loaded already). */
+static inline int module_load(const char *params)
+{
+	int fd = open(MODULE_FILE, O_RDONLY);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0);
+	close(fd);
+	return ret ? -errno : 0;
+}
+
+/* Unload it without waiting: 0 or -errno (-EWOULDBLOCK while a file is open). */
+static inline int module_unload(void)
+{
+	return syscall(SYS_delete_module, "rust_procmaps", O_NONBLOCK) ? -errno : 0;
 }
 
 #endif /* PROCMAPS_UTIL_H */
