@@ -29,16 +29,18 @@ host_mirror() {
 # Run a command inside the root, in a private mount namespace so that the
 # bind mounts vanish with the command. The repo is visible at its own path.
 in_root() {
-	unshare -m --propagation private /bin/bash -s -- "$ROOT" "$REPO" "$@" <<'INNER'
-set -e
-root=$1 repo=$2; shift 2
-mount -t proc proc "$root/proc"
-mount --rbind /dev "$root/dev"
-mount -t sysfs sysfs "$root/sys" 2>/dev/null || mount --rbind /sys "$root/sys"
-mkdir -p "$root$repo"
-mount --bind "$repo" "$root$repo"
-exec chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" \
-	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	LANG=C.UTF-8 CI="${CI:-}" /bin/bash -c 'cd "$0" && exec "$@"' "$repo" "$@"
-INNER
+	# The script is an argument, not stdin: QEMU's console needs the terminal.
+	unshare -m --propagation private /bin/bash -c '
+		set -e
+		root=$1 repo=$2
+		shift 2
+		mount -t proc proc "$root/proc"
+		mount --rbind /dev "$root/dev"
+		mount -t sysfs sysfs "$root/sys" 2>/dev/null || mount --rbind /sys "$root/sys"
+		mkdir -p "$root$repo"
+		mount --bind "$repo" "$root$repo"
+		exec chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			LANG=C.UTF-8 CI="${CI:-}" /bin/bash -c "cd \"\$0\" && exec \"\$@\"" "$repo" "$@"
+	' in_root "$ROOT" "$REPO" "$@"
 }
