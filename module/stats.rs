@@ -49,7 +49,7 @@ pub(crate) struct Stats {
     pub(crate) mmap_locked_chunks: Counter,
     /// Chunks that ended with an error (killed while waiting, task gone, ...).
     pub(crate) errors: Counter,
-    /// Per-process directories created and removed.
+    /// Per-process directories created.
     pub(crate) dirs_created: Counter,
     /// Per-process directories removed.
     pub(crate) dirs_removed: Counter,
