@@ -37,6 +37,7 @@ pub(crate) fn init() {
     }
     GET_GATE_VMA.store(addr, Relaxed);
 }
+
 /// Whether the gate VMA can be printed.
 pub(crate) fn available() -> bool {
     GET_GATE_VMA.load(Relaxed) != 0
