@@ -5,9 +5,9 @@
 set -uo pipefail
 log=$1 mode=${2:-check}
 
-passed=$(grep -E '^ok [0-9]+ ' "$log" | grep -vc '# SKIP' || true)
-skipped=$(grep -E '^ok [0-9]+ ' "$log" | grep -c '# SKIP' || true)
-failed=$(grep -cE '^not ok [0-9]+ ' "$log" || true)
+passed=$(grep -aE '^ok [0-9]+ ' "$log" | grep -avc '# SKIP' || true)
+skipped=$(grep -aE '^ok [0-9]+ ' "$log" | grep -ac '# SKIP' || true)
+failed=$(grep -acE '^not ok [0-9]+ ' "$log" || true)
 
 # Kernel reports that fail the run whatever the tests said.
 splat='(WARNING:|BUG:|Oops|general protection fault|INFO: possible|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|lock held when returning|KASAN:|KFENCE:|UBSAN:|unreferenced object|detected stall|blocked for more than|Kernel panic|Call Trace:|buggy .* function)'
@@ -18,15 +18,15 @@ filtered=$(mktemp)
 trap 'rm -f "$filtered"' EXIT
 awk '/(page allocation failure|vmalloc error): /{skip=1} !skip{print} skip && /<\/TASK>/{skip=0}' \
 	"$log" >"$filtered"
-if grep -E "$splat" "$filtered" >/dev/null; then
+if grep -aE "$splat" "$filtered" >/dev/null; then
 	echo "guest log has kernel reports:"
-	grep -nE "$splat" "$filtered" | head -n 20
+	grep -naE "$splat" "$filtered" | head -n 20
 	echo "not ok 0 host.guest_log_clean"
 	failed=$((failed + 1))
 else
 	passed=$((passed + 1))
 fi
-if grep -q '^== guest done' "$log"; then
+if grep -aq '^== guest done' "$log"; then
 	passed=$((passed + 1))
 else
 	echo "not ok 0 host.guest_finished (crash, hang or timeout)"
