@@ -60,8 +60,11 @@ in_root timeout --foreground "$timeout" "${qemu[@]}" </dev/null 2>&1 | stdbuf -o
 status=${PIPESTATUS[0]}
 set -e
 [ "$status" = 124 ] && log "the guest did not finish within $timeout s"
+# Every mode's log is checked for kernel reports; a benchmark also needs numbers.
 if [ "$mode" = bench ]; then
-	"$REPO/scripts/bench-report.sh" "$out" "$quick"
-else
+	report=0
+	"$REPO/scripts/bench-report.sh" "$out" "$quick" || report=$?
 	"$REPO/scripts/check-guest-log.sh" "$out" "$mode"
+	exit $report
 fi
+"$REPO/scripts/check-guest-log.sh" "$out" "$mode"
