@@ -6,13 +6,19 @@
  */
 
 #include <linux/fs.h>
+#include <linux/hugetlb.h>
 #include <linux/kprobes.h>
+#include <linux/leafops.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
+#include <linux/pagewalk.h>
+#include <linux/pkeys.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/exec_state.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
+#include <linux/shmem_fs.h>
+#include <linux/swap.h>
 #include <linux/tracepoint.h>
 
 #include "rust_procmaps.h"
@@ -113,4 +119,358 @@ int rust_procmaps_task_dumpable(struct task_struct *task,
 struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task)
 {
 	return &task->signal->exec_update_lock;
+}
+
+/*
+ * Exported only by kernel/patches/0001-mm-export-smaps-walk-pieces.patch.
+ * Referenced weakly, so that the module still loads (and serves maps) on a
+ * kernel without the patch: there they resolve to NULL, and
+ * rust_procmaps_smaps_exports() / rust_procmaps_have_lock_next_vma() say so
+ * before anything calls them.
+ */
+#pragma weak walk_page_range_vma
+#pragma weak vm_normal_page
+#pragma weak vm_normal_page_pmd
+#pragma weak pte_offset_map_lock
+#pragma weak __pmd_trans_huge_lock
+#pragma weak __thp_vma_allowable_orders
+#pragma weak swp_swapcount
+#pragma weak shmem_swap_usage
+#pragma weak shmem_partial_swap_usage
+#pragma weak vma_mmu_pagesize
+#pragma weak lock_next_vma
+#pragma weak transparent_hugepage_flags
+#pragma weak huge_anon_orders_always
+#pragma weak huge_anon_orders_madvise
+#pragma weak huge_anon_orders_inherit
+
+bool rust_procmaps_smaps_exports(void)
+{
+	return walk_page_range_vma && vm_normal_page && vm_normal_page_pmd &&
+	       pte_offset_map_lock && __pmd_trans_huge_lock &&
+	       __thp_vma_allowable_orders && swp_swapcount &&
+	       shmem_swap_usage && shmem_partial_swap_usage &&
+	       vma_mmu_pagesize && &transparent_hugepage_flags &&
+	       &huge_anon_orders_always && &huge_anon_orders_madvise &&
+	       &huge_anon_orders_inherit;
+}
+
+bool rust_procmaps_have_lock_next_vma(void)
+{
+	return lock_next_vma;
+}
+
+struct vm_area_struct *rust_procmaps_lock_next_vma(struct mm_struct *mm,
+						   unsigned long from)
+{
+	struct vm_area_struct *vma;
+	VMA_ITERATOR(vmi, mm, from);
+
+	rcu_read_lock();
+	vma = lock_next_vma(mm, &vmi, from);
+	rcu_read_unlock();
+	return vma;
+}
+
+bool rust_procmaps_mmap_lock_is_contended(struct mm_struct *mm)
+{
+	return mmap_lock_is_contended(mm);
+}
+
+/* The smaps walk: the callbacks are in smaps_walk.rs. */
+static const struct mm_walk_ops smaps_ops[2][2] = {
+	[false][false] = {
+		.pmd_entry = rust_procmaps_smaps_pmd_entry,
+		.hugetlb_entry = rust_procmaps_smaps_hugetlb_entry,
+		.walk_lock = PGWALK_VMA_RDLOCK_VERIFY,
+	},
+	[false][true] = {
+		.pmd_entry = rust_procmaps_smaps_pmd_entry,
+		.hugetlb_entry = rust_procmaps_smaps_hugetlb_entry,
+		.pte_hole = rust_procmaps_smaps_pte_hole,
+		.walk_lock = PGWALK_VMA_RDLOCK_VERIFY,
+	},
+	[true][false] = {
+		.pmd_entry = rust_procmaps_smaps_pmd_entry,
+		.hugetlb_entry = rust_procmaps_smaps_hugetlb_entry,
+		.walk_lock = PGWALK_RDLOCK,
+	},
+	[true][true] = {
+		.pmd_entry = rust_procmaps_smaps_pmd_entry,
+		.hugetlb_entry = rust_procmaps_smaps_hugetlb_entry,
+		.pte_hole = rust_procmaps_smaps_pte_hole,
+		.walk_lock = PGWALK_RDLOCK,
+	},
+};
+
+int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
+			     bool mmap_locked, bool shmem_holes, void *private)
+{
+	return walk_page_range_vma(vma, start, vma->vm_end,
+				   &smaps_ops[mmap_locked][shmem_holes], private);
+}
+
+struct vm_area_struct *rust_procmaps_walk_vma(struct mm_walk *walk)
+{
+	return walk->vma;
+}
+
+void *rust_procmaps_walk_private(struct mm_walk *walk)
+{
+	return walk->private;
+}
+
+bool rust_procmaps_walk_has_pte_hole(struct mm_walk *walk)
+{
+	return walk->ops->pte_hole;
+}
+
+void rust_procmaps_walk_again(struct mm_walk *walk)
+{
+	walk->action = ACTION_AGAIN;
+}
+
+void rust_procmaps_cond_resched(void)
+{
+	cond_resched();
+}
+
+spinlock_t *rust_procmaps_pmd_trans_huge_lock(pmd_t *pmd,
+					      struct vm_area_struct *vma)
+{
+	return pmd_trans_huge_lock(pmd, vma);
+}
+
+pmd_t rust_procmaps_pmdp_get(pmd_t *pmd)
+{
+	return pmdp_get(pmd);
+}
+
+bool rust_procmaps_pmd_none(pmd_t pmd)
+{
+	return pmd_none(pmd);
+}
+
+bool rust_procmaps_pmd_present(pmd_t pmd)
+{
+	return pmd_present(pmd);
+}
+
+bool rust_procmaps_pmd_young(pmd_t pmd)
+{
+	return pmd_young(pmd);
+}
+
+bool rust_procmaps_pmd_dirty(pmd_t pmd)
+{
+	return pmd_dirty(pmd);
+}
+
+bool rust_procmaps_thp_migration_supported(void)
+{
+	return thp_migration_supported();
+}
+
+softleaf_t rust_procmaps_softleaf_from_pmd(pmd_t pmd)
+{
+	return softleaf_from_pmd(pmd);
+}
+
+unsigned long rust_procmaps_hpage_pmd_size(void)
+{
+	return HPAGE_PMD_SIZE;
+}
+
+struct page *rust_procmaps_vm_normal_page_pmd(struct vm_area_struct *vma,
+					      unsigned long addr, pmd_t pmd)
+{
+	return vm_normal_page_pmd(vma, addr, pmd);
+}
+
+pte_t *rust_procmaps_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
+					 unsigned long addr, spinlock_t **ptl)
+{
+	return pte_offset_map_lock(mm, pmd, addr, ptl);
+}
+
+void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
+{
+	pte_unmap_unlock(pte, ptl);
+}
+
+pte_t rust_procmaps_ptep_get(pte_t *pte)
+{
+	return ptep_get(pte);
+}
+
+bool rust_procmaps_pte_present(pte_t pte)
+{
+	return pte_present(pte);
+}
+
+bool rust_procmaps_pte_none(pte_t pte)
+{
+	return pte_none(pte);
+}
+
+bool rust_procmaps_pte_young(pte_t pte)
+{
+	return pte_young(pte);
+}
+
+bool rust_procmaps_pte_dirty(pte_t pte)
+{
+	return pte_dirty(pte);
+}
+
+struct page *rust_procmaps_vm_normal_page(struct vm_area_struct *vma,
+					  unsigned long addr, pte_t pte)
+{
+	return vm_normal_page(vma, addr, pte);
+}
+
+softleaf_t rust_procmaps_softleaf_from_pte(pte_t pte)
+{
+	return softleaf_from_pte(pte);
+}
+
+bool rust_procmaps_softleaf_is_swap(softleaf_t entry)
+{
+	return softleaf_is_swap(entry);
+}
+
+bool rust_procmaps_softleaf_has_pfn(softleaf_t entry)
+{
+	return softleaf_has_pfn(entry);
+}
+
+bool rust_procmaps_softleaf_is_device_private(softleaf_t entry)
+{
+	return softleaf_is_device_private(entry);
+}
+
+struct page *rust_procmaps_softleaf_to_page(softleaf_t entry)
+{
+	return softleaf_to_page(entry);
+}
+
+int rust_procmaps_swp_swapcount(softleaf_t entry)
+{
+	return swp_swapcount(entry);
+}
+
+struct folio *rust_procmaps_page_folio(struct page *page)
+{
+	return page_folio(page);
+}
+
+unsigned long rust_procmaps_compound_nr(struct page *page)
+{
+	return compound_nr(page);
+}
+
+/* Which of the folio tests smaps uses hold: RUST_PROCMAPS_FOLIO_* bits. */
+unsigned int rust_procmaps_folio_tests(struct folio *folio)
+{
+	return (folio_test_anon(folio) ? RUST_PROCMAPS_FOLIO_ANON : 0) |
+	       (folio_test_swapbacked(folio) ? RUST_PROCMAPS_FOLIO_SWAPBACKED : 0) |
+	       (folio_test_ksm(folio) ? RUST_PROCMAPS_FOLIO_KSM : 0) |
+	       (folio_test_young(folio) ? RUST_PROCMAPS_FOLIO_YOUNG : 0) |
+	       (folio_test_referenced(folio) ? RUST_PROCMAPS_FOLIO_REFERENCED : 0) |
+	       (folio_test_dirty(folio) ? RUST_PROCMAPS_FOLIO_DIRTY : 0) |
+	       (folio_is_zone_device(folio) ? RUST_PROCMAPS_FOLIO_ZONE_DEVICE : 0);
+}
+
+int rust_procmaps_folio_ref_count(struct folio *folio)
+{
+	return folio_ref_count(folio);
+}
+
+/*
+ * folio_precise_page_mapcount() of fs/proc/internal.h, a header modules
+ * cannot include (CONFIG_PAGE_MAPCOUNT, which our configs enable).
+ */
+int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
+					      struct page *page)
+{
+	int mapcount = atomic_read(&page->_mapcount) + 1;
+
+	if (page_mapcount_is_type(mapcount))
+		mapcount = 0;
+	if (folio_test_large(folio))
+		mapcount += folio_entire_mapcount(folio);
+	return mapcount;
+}
+
+bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio)
+{
+	return folio_maybe_mapped_shared(folio);
+}
+
+spinlock_t *rust_procmaps_huge_pte_lock(struct vm_area_struct *vma,
+					pte_t *pte)
+{
+	return huge_pte_lock(hstate_vma(vma), vma->vm_mm, pte);
+}
+
+pte_t rust_procmaps_huge_ptep_get(struct mm_struct *mm, unsigned long addr,
+				  pte_t *pte)
+{
+	return huge_ptep_get(mm, addr, pte);
+}
+
+bool rust_procmaps_hugetlb_pmd_shared(pte_t *pte)
+{
+	return hugetlb_pmd_shared(pte);
+}
+
+unsigned long rust_procmaps_vma_huge_page_size(struct vm_area_struct *vma)
+{
+	return huge_page_size(hstate_vma(vma));
+}
+
+struct page *rust_procmaps_pte_page(pte_t pte)
+{
+	return pte_page(pte);
+}
+
+bool rust_procmaps_shmem_mapping(struct vm_area_struct *vma)
+{
+	return vma->vm_file && shmem_mapping(vma->vm_file->f_mapping);
+}
+
+unsigned long rust_procmaps_shmem_swap_usage(struct vm_area_struct *vma)
+{
+	return shmem_swap_usage(vma);
+}
+
+unsigned long rust_procmaps_shmem_partial_swap_usage(struct vm_area_struct *vma,
+						     unsigned long start,
+						     unsigned long end)
+{
+	return shmem_partial_swap_usage(vma->vm_file->f_mapping,
+					linear_page_index(vma, start),
+					linear_page_index(vma, end));
+}
+
+unsigned long rust_procmaps_vma_kernel_pagesize(struct vm_area_struct *vma)
+{
+	return vma_kernel_pagesize(vma);
+}
+
+unsigned long rust_procmaps_vma_mmu_pagesize(struct vm_area_struct *vma)
+{
+	return vma_mmu_pagesize(vma);
+}
+
+bool rust_procmaps_thp_eligible(struct vm_area_struct *vma)
+{
+	return thp_vma_allowable_orders(vma, vma->vm_flags, TVA_SMAPS,
+					THP_ORDERS_ALL);
+}
+
+/* ProtectionKey of @vma, or -1 when the CPU has no protection keys. */
+int rust_procmaps_vma_pkey(struct vm_area_struct *vma)
+{
+	return arch_pkeys_enabled() ? vma_pkey(vma) : -1;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `maps` file: a seq_file that walks the VMAs one per-VMA lock at a time.
+//! The `maps` and `smaps` files: seq_files that walk the VMAs one per-VMA lock at a time.
 //!
 //! The seq_file position (`*ppos`) follows `fs/proc/task_mmu.c`: 0 at the start, then the end
 //! address of the last VMA handed out, [`SENTINEL_GATE`] once the tree is exhausted (the gate
@@ -25,6 +25,8 @@ use crate::{
     debugfs_files::FileOps,
     gate,
     mm_lock::{self, LockedVma, MmapLocked},
+    smaps_file,
+    smaps_walk::WalkLock,
     stats::STATS,
     vma_format,
 };
@@ -39,11 +41,11 @@ const SENTINEL_GATE: i64 = -2;
 /// # Invariants
 ///
 /// `0` is a valid `struct pid` on which this value owns one reference.
-struct PidRef(*mut bindings::pid);
+pub(crate) struct PidRef(*mut bindings::pid);
 
 impl PidRef {
     /// Whether the process is still alive (not yet reaped), like `get_proc_task()`.
-    fn alive(&self) -> bool {
+    pub(crate) fn alive(&self) -> bool {
         // SAFETY: The pid is valid (invariant).
         let task = unsafe { bindings::get_pid_task(self.0, bindings::pid_type_PIDTYPE_PID) };
         if task.is_null() {
@@ -103,18 +105,19 @@ impl Chunk {
     }
 }
 
-/// The state of one open `maps` file: the seq_file's `private`.
-struct MapsFile {
-    pid: PidRef,
+/// The state of one open `maps` or `smaps` file (the seq_file's `private`); `smaps_rollup`
+/// uses the first two fields.
+pub(crate) struct MapsFile {
+    pub(crate) pid: PidRef,
     /// `None` for a kernel thread or a process that had exited at open.
-    mm: Option<ARef<Mm>>,
+    pub(crate) mm: Option<ARef<Mm>>,
     chunk: Option<Chunk>,
     last_pos: i64,
 }
 
 impl MapsFile {
     /// Opens the process whose thread-group id is `tgid` (in the initial PID namespace).
-    fn open(tgid: i32) -> Result<KBox<Self>> {
+    pub(crate) fn open(tgid: i32) -> Result<KBox<Self>> {
         let task = {
             let _rcu = rcu::read_lock();
             // SAFETY: Under RCU, as `find_pid_ns` and `pid_task` require; `init_pid_ns` is static.
@@ -235,7 +238,7 @@ fn to_cursor(result: Result<*mut c_void>) -> *mut c_void {
 ///
 /// # Safety
 ///
-/// `m` must be a seq_file opened by [`maps_open`], used under its `lock` (as seq_file's
+/// `m` must be a seq_file opened by [`maps_open`] or [`smaps_open`], used under its `lock` (as seq_file's
 /// callbacks are).
 unsafe fn state<'a>(m: *mut bindings::seq_file) -> &'a mut MapsFile {
     // SAFETY: `maps_open` stored a `KBox<MapsFile>` in `private`; the seq_file lock
@@ -288,7 +291,20 @@ unsafe extern "C" fn maps_show(m: *mut bindings::seq_file, v: *mut c_void) -> c_
     0
 }
 
-/// Iterator of `maps`.
+/// How the VMA being shown is held: by its own lock, or by `mmap_lock` (`lock_mode=1`).
+///
+/// # Safety
+///
+/// As [`maps_start`], during `show`.
+pub(crate) unsafe fn walk_lock(m: *mut bindings::seq_file) -> WalkLock {
+    // SAFETY: Per the function's safety requirement.
+    match unsafe { state(m) }.chunk {
+        Some(Chunk::Mmap(_)) => WalkLock::Mmap,
+        _ => WalkLock::Vma,
+    }
+}
+
+/// Iterator of `maps` or `smaps`.
 struct SeqOps(bindings::seq_operations);
 // SAFETY: Never written after construction.
 unsafe impl Sync for SeqOps {}
@@ -300,26 +316,64 @@ static MAPS_SEQ_OPS: SeqOps = SeqOps(bindings::seq_operations {
     show: Some(maps_show),
 });
 
-/// `open`: the access check happens here, once, like `/proc`.
+static SMAPS_SEQ_OPS: SeqOps = SeqOps(bindings::seq_operations {
+    start: Some(maps_start),
+    next: Some(maps_next),
+    stop: Some(maps_stop),
+    show: Some(smaps_file::smaps_show),
+});
+
+/// The access check of `open`, done once like `/proc`, on the process the file belongs to.
+///
+/// # Safety
+///
+/// `inode` must be one of our per-process files.
+pub(crate) unsafe fn open_state(inode: *mut bindings::inode) -> Result<KBox<MapsFile>> {
+    STATS.opens.inc();
+    // SAFETY: `i_private` holds the tgid the directory was created for (`process_dirs`).
+    let tgid = unsafe { (*inode).i_private } as usize as i32;
+    MapsFile::open(tgid).inspect_err(|err| {
+        if *err == EACCES {
+            STATS.opens_denied.inc();
+        }
+    })
+}
+
+/// `open` of `maps`.
 ///
 /// # Safety
 ///
 /// Called by the VFS (through debugfs' proxy) with a valid inode and file.
 unsafe extern "C" fn maps_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-    STATS.opens.inc();
-    // SAFETY: `i_private` holds the tgid the directory was created for (`process_dirs`).
-    let tgid = unsafe { (*inode).i_private } as usize as i32;
-    let state = match MapsFile::open(tgid) {
+    // SAFETY: Per the function's safety requirement.
+    unsafe { seq_open_with(inode, file, &MAPS_SEQ_OPS) }
+}
+
+/// `open` of `smaps`.
+///
+/// # Safety
+///
+/// As [`maps_open`].
+unsafe extern "C" fn smaps_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: Per the function's safety requirement.
+    unsafe { seq_open_with(inode, file, &SMAPS_SEQ_OPS) }
+}
+
+/// # Safety
+///
+/// As [`maps_open`].
+unsafe fn seq_open_with(
+    inode: *mut bindings::inode,
+    file: *mut bindings::file,
+    ops: &'static SeqOps,
+) -> c_int {
+    // SAFETY: Per the function's safety requirement.
+    let state = match unsafe { open_state(inode) } {
         Ok(state) => state,
-        Err(err) => {
-            if err == EACCES {
-                STATS.opens_denied.inc();
-            }
-            return err.to_errno();
-        }
+        Err(err) => return err.to_errno(),
     };
     // SAFETY: `file` is valid and not yet a seq_file; the ops table is static.
-    if let Err(err) = to_result(unsafe { bindings::seq_open(file, &MAPS_SEQ_OPS.0) }) {
+    if let Err(err) = to_result(unsafe { bindings::seq_open(file, &ops.0) }) {
         return err.to_errno();
     }
     // SAFETY: `seq_open` set `private_data` to the new seq_file.
@@ -333,7 +387,7 @@ unsafe extern "C" fn maps_open(inode: *mut bindings::inode, file: *mut bindings:
 ///
 /// # Safety
 ///
-/// Called by the VFS on a file opened by [`maps_open`].
+/// Called by the VFS on a file opened by [`maps_open`] or [`smaps_open`].
 unsafe extern "C" fn maps_release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: `private_data` is our seq_file and its `private` the `KBox` from `maps_open`;
     // no callback runs concurrently with release.
@@ -350,3 +404,6 @@ unsafe extern "C" fn maps_release(inode: *mut bindings::inode, file: *mut bindin
 
 /// File operations of `maps`.
 pub(crate) static MAPS_FOPS: FileOps = FileOps::seq_file(maps_open, maps_release);
+
+/// File operations of `smaps`.
+pub(crate) static SMAPS_FOPS: FileOps = FileOps::seq_file(smaps_open, maps_release);

@@ -22,7 +22,13 @@ use kernel::{
     workqueue::{self, impl_has_work, new_work, Work, WorkItem},
 };
 
-use crate::{debugfs_files::DebugfsDir, maps_file::MAPS_FOPS, stats::STATS};
+use crate::{
+    debugfs_files::DebugfsDir,
+    maps_file::{MAPS_FOPS, SMAPS_FOPS},
+    smaps_file::ROLLUP_FOPS,
+    smaps_walk,
+    stats::STATS,
+};
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
 #[expect(
@@ -143,6 +149,10 @@ impl ProcessDirs {
         // The tgid itself is the files' `i_private`; `open` looks the process up by it.
         let data = tgid as usize as *mut c_void;
         dir.add_file(c"maps", 0o444, data, &MAPS_FOPS)?;
+        if smaps_walk::available() {
+            dir.add_file(c"smaps", 0o444, data, &SMAPS_FOPS)?;
+            dir.add_file(c"smaps_rollup", 0o444, data, &ROLLUP_FOPS)?;
+        }
         Ok(dir)
     }
 

@@ -8,15 +8,17 @@
 
 #include <linux/types.h>
 
+#include <linux/mm_types.h>
+#include <linux/spinlock_types.h>
+
 struct cred;
 struct file;
 struct inode;
-struct mm_struct;
+struct mm_walk;
 struct path;
 struct seq_file;
 struct task_struct;
 struct user_namespace;
-struct vm_area_struct;
 
 /* mm_lock.rs: first VMA ending above @addr (vma_iter_init + vma_next). */
 struct vm_area_struct *rust_procmaps_vma_next(struct mm_struct *mm,
@@ -57,5 +59,101 @@ int rust_procmaps_task_dumpable(struct task_struct *task,
 				struct user_namespace **user_ns);
 /* access.rs: &task->signal->exec_update_lock. */
 struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task);
+
+/*
+ * smaps: the exports of kernel/patches/ (weak references, NULL when the kernel
+ * lacks the patch) and the inlines the page walk needs.
+ */
+/* All exports smaps needs resolved. */
+bool rust_procmaps_smaps_exports(void);
+/* lock_next_vma() resolved. */
+bool rust_procmaps_have_lock_next_vma(void);
+/* mm_lock.rs: lock_next_vma() from @from with a fresh iterator, under RCU. */
+struct vm_area_struct *rust_procmaps_lock_next_vma(struct mm_struct *mm,
+						   unsigned long from);
+/* smaps_file.rs: mmap_lock_is_contended(). */
+bool rust_procmaps_mmap_lock_is_contended(struct mm_struct *mm);
+
+/* smaps_walk.rs: the mm_walk_ops callbacks (defined in Rust). */
+int rust_procmaps_smaps_pmd_entry(pmd_t *pmd, unsigned long addr,
+				  unsigned long end, struct mm_walk *walk);
+int rust_procmaps_smaps_hugetlb_entry(pte_t *pte, unsigned long hmask,
+				      unsigned long addr, unsigned long end,
+				      struct mm_walk *walk);
+int rust_procmaps_smaps_pte_hole(unsigned long addr, unsigned long end,
+				 int depth, struct mm_walk *walk);
+/* smaps_walk.rs: walk_page_range_vma(@vma, @start, vm_end) with those callbacks. */
+int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
+			     bool mmap_locked, bool shmem_holes, void *private);
+/* smaps_walk.rs: struct mm_walk fields and walk->action = ACTION_AGAIN. */
+struct vm_area_struct *rust_procmaps_walk_vma(struct mm_walk *walk);
+void *rust_procmaps_walk_private(struct mm_walk *walk);
+bool rust_procmaps_walk_has_pte_hole(struct mm_walk *walk);
+void rust_procmaps_walk_again(struct mm_walk *walk);
+void rust_procmaps_cond_resched(void);
+/* smaps_walk.rs: PMD-level inlines. */
+spinlock_t *rust_procmaps_pmd_trans_huge_lock(pmd_t *pmd,
+					      struct vm_area_struct *vma);
+pmd_t rust_procmaps_pmdp_get(pmd_t *pmd);
+bool rust_procmaps_pmd_none(pmd_t pmd);
+bool rust_procmaps_pmd_present(pmd_t pmd);
+bool rust_procmaps_pmd_young(pmd_t pmd);
+bool rust_procmaps_pmd_dirty(pmd_t pmd);
+bool rust_procmaps_thp_migration_supported(void);
+softleaf_t rust_procmaps_softleaf_from_pmd(pmd_t pmd);
+unsigned long rust_procmaps_hpage_pmd_size(void);
+struct page *rust_procmaps_vm_normal_page_pmd(struct vm_area_struct *vma,
+					      unsigned long addr, pmd_t pmd);
+/* smaps_walk.rs: PTE-level inlines. */
+pte_t *rust_procmaps_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
+					 unsigned long addr, spinlock_t **ptl);
+void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl);
+pte_t rust_procmaps_ptep_get(pte_t *pte);
+bool rust_procmaps_pte_present(pte_t pte);
+bool rust_procmaps_pte_none(pte_t pte);
+bool rust_procmaps_pte_young(pte_t pte);
+bool rust_procmaps_pte_dirty(pte_t pte);
+struct page *rust_procmaps_pte_page(pte_t pte);
+struct page *rust_procmaps_vm_normal_page(struct vm_area_struct *vma,
+					  unsigned long addr, pte_t pte);
+softleaf_t rust_procmaps_softleaf_from_pte(pte_t pte);
+bool rust_procmaps_softleaf_is_swap(softleaf_t entry);
+bool rust_procmaps_softleaf_has_pfn(softleaf_t entry);
+bool rust_procmaps_softleaf_is_device_private(softleaf_t entry);
+struct page *rust_procmaps_softleaf_to_page(softleaf_t entry);
+int rust_procmaps_swp_swapcount(softleaf_t entry);
+/* smaps_walk.rs: folio queries. */
+#define RUST_PROCMAPS_FOLIO_ANON	(1U << 0)
+#define RUST_PROCMAPS_FOLIO_SWAPBACKED	(1U << 1)
+#define RUST_PROCMAPS_FOLIO_KSM		(1U << 2)
+#define RUST_PROCMAPS_FOLIO_YOUNG	(1U << 3)
+#define RUST_PROCMAPS_FOLIO_REFERENCED	(1U << 4)
+#define RUST_PROCMAPS_FOLIO_DIRTY	(1U << 5)
+#define RUST_PROCMAPS_FOLIO_ZONE_DEVICE	(1U << 6)
+struct folio *rust_procmaps_page_folio(struct page *page);
+unsigned long rust_procmaps_compound_nr(struct page *page);
+unsigned int rust_procmaps_folio_tests(struct folio *folio);
+int rust_procmaps_folio_ref_count(struct folio *folio);
+int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
+					      struct page *page);
+bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio);
+/* smaps_walk.rs: hugetlb inlines. */
+spinlock_t *rust_procmaps_huge_pte_lock(struct vm_area_struct *vma,
+					pte_t *pte);
+pte_t rust_procmaps_huge_ptep_get(struct mm_struct *mm, unsigned long addr,
+				  pte_t *pte);
+bool rust_procmaps_hugetlb_pmd_shared(pte_t *pte);
+unsigned long rust_procmaps_vma_huge_page_size(struct vm_area_struct *vma);
+/* smaps_walk.rs: shmem swap accounting. */
+bool rust_procmaps_shmem_mapping(struct vm_area_struct *vma);
+unsigned long rust_procmaps_shmem_swap_usage(struct vm_area_struct *vma);
+unsigned long rust_procmaps_shmem_partial_swap_usage(struct vm_area_struct *vma,
+						     unsigned long start,
+						     unsigned long end);
+/* smaps_file.rs: per-VMA values smaps prints. */
+unsigned long rust_procmaps_vma_kernel_pagesize(struct vm_area_struct *vma);
+unsigned long rust_procmaps_vma_mmu_pagesize(struct vm_area_struct *vma);
+bool rust_procmaps_thp_eligible(struct vm_area_struct *vma);
+int rust_procmaps_vma_pkey(struct vm_area_struct *vma);
 
 #endif /* _RUST_PROCMAPS_H */

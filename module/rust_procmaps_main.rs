@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `/proc/PID/maps` re-implemented as debugfs files, read under per-VMA locks.
+//! `/proc/PID/maps`, `smaps` and `smaps_rollup` re-implemented as debugfs files, read under
+//! per-VMA locks.
 //!
-//! `/sys/kernel/debug/rust_procmaps/PID/maps` prints exactly what `/proc/PID/maps` prints,
-//! walking the VMA tree under RCU and holding one per-VMA read lock at a time, so that a
-//! monitoring reader does not stall the monitored process's `mmap()`/`munmap()`.
+//! `/sys/kernel/debug/rust_procmaps/PID/{maps,smaps,smaps_rollup}` print exactly what their
+//! `/proc` namesakes print, walking the VMA tree under RCU and holding one per-VMA read lock at
+//! a time, so that a monitoring reader does not stall the monitored process's
+//! `mmap()`/`munmap()`. `smaps` and `smaps_rollup` need the mm exports of `kernel/patches/`;
+//! without them the module serves `maps` alone and says so.
 //! `/sys/kernel/debug/rust_procmaps/stats` counts which locking path served the reads.
 //!
 //! See `Documentation/rust_procmaps.rst` for the locking scheme and its invariants.
@@ -17,6 +20,8 @@ mod gate;
 mod maps_file;
 mod mm_lock;
 mod process_dirs;
+mod smaps_file;
+mod smaps_walk;
 mod stats;
 mod vma_format;
 
@@ -70,7 +75,14 @@ impl kernel::Module for RustProcmaps {
         let tracepoints = Tracepoints::register(&dirs)?;
         // Processes that existed before the probes: the probes cover everything after.
         dirs.sync()?;
-        pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/maps\n");
+        if smaps_walk::available() {
+            pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/{{maps,smaps,smaps_rollup}}\n");
+        } else {
+            pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/maps\n");
+            pr_warn!(
+                "smaps and smaps_rollup unavailable: the kernel lacks the exports of kernel/patches/\n"
+            );
+        }
         Ok(Self {
             _tracepoints: tracepoints,
             _dirs: dirs,

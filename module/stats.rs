@@ -47,6 +47,12 @@ pub(crate) struct Stats {
     pub(crate) gap_retries: Counter,
     /// Chunks read with the whole address space locked (`lock_mode=1`).
     pub(crate) mmap_locked_chunks: Counter,
+    /// VMAs walked for `smaps`/`smaps_rollup` under their per-VMA lock.
+    pub(crate) smaps_walks_vma_locked: Counter,
+    /// VMAs walked for `smaps`/`smaps_rollup` under `mmap_read_lock` (`lock_mode=1`).
+    pub(crate) smaps_walks_mmap_locked: Counter,
+    /// `smaps_rollup` reads (`lock_mode=1`) that let a waiting writer take `mmap_lock`.
+    pub(crate) rollup_lock_drops: Counter,
     /// Chunks that ended with an error (killed while waiting, task gone, ...).
     pub(crate) errors: Counter,
     /// Per-process directories created.
@@ -66,6 +72,9 @@ pub(crate) static STATS: Stats = Stats {
     mmap_lock_fallbacks: Counter::new(),
     gap_retries: Counter::new(),
     mmap_locked_chunks: Counter::new(),
+    smaps_walks_vma_locked: Counter::new(),
+    smaps_walks_mmap_locked: Counter::new(),
+    rollup_lock_drops: Counter::new(),
     errors: Counter::new(),
     dirs_created: Counter::new(),
     dirs_removed: Counter::new(),
@@ -74,7 +83,7 @@ pub(crate) static STATS: Stats = Stats {
 
 impl Stats {
     fn show(&self, m: &SeqFile) {
-        let rows: [(&str, &Counter); 11] = [
+        let rows: [(&str, &Counter); 14] = [
             ("opens", &self.opens),
             ("opens_denied", &self.opens_denied),
             ("chunks", &self.chunks),
@@ -82,6 +91,9 @@ impl Stats {
             ("mmap_lock_fallbacks", &self.mmap_lock_fallbacks),
             ("gap_retries", &self.gap_retries),
             ("mmap_locked_chunks", &self.mmap_locked_chunks),
+            ("smaps_walks_vma_locked", &self.smaps_walks_vma_locked),
+            ("smaps_walks_mmap_locked", &self.smaps_walks_mmap_locked),
+            ("rollup_lock_drops", &self.rollup_lock_drops),
             ("errors", &self.errors),
             ("dirs_created", &self.dirs_created),
             ("dirs_removed", &self.dirs_removed),
@@ -105,6 +117,15 @@ impl Stats {
                 "available"
             } else {
                 "unavailable"
+            }
+        );
+        seq_print!(
+            m,
+            "smaps {}\n",
+            if crate::smaps_walk::available() {
+                "available"
+            } else {
+                "unavailable (the kernel lacks the exports of kernel/patches/)"
             }
         );
     }

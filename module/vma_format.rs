@@ -45,18 +45,51 @@ const HEADER_WIDTH: usize = 25 + core::mem::size_of::<*const c_void>() * 6 - 1;
 /// `MINORBITS` of `include/linux/kdev_t.h`.
 const MINOR_BITS: u32 = 20;
 
-/// The header of one line: the longest is 16 + 1 + 16 + 5 + 16 + 1 + 8 + 1 + 8 + 1 + 20 + 1.
-struct LineBuf {
-    buf: [u8; 128],
+/// A line built on the stack and written to the seq_file at once: `seq_print!` goes through
+/// `core::fmt` per field, which made whole reads several times slower than `/proc`.
+///
+/// Large enough for a `maps` header (16 + 1 + 16 + 5 + 16 + 1 + 8 + 1 + 8 + 1 + 20 + 1 bytes)
+/// and for `VmFlags:` with every bit set; bytes beyond it are dropped.
+pub(crate) struct LineBuf {
+    buf: [u8; 256],
     len: usize,
 }
 
 impl LineBuf {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            buf: [0; 128],
+            buf: [0; 256],
             len: 0,
         }
+    }
+
+    /// Appends `bytes`.
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.byte(b);
+        }
+    }
+
+    /// Decimal right-aligned in `width` columns (`seq_put_decimal_ull_width`).
+    pub(crate) fn dec_width(&mut self, v: u64, width: usize) {
+        let mut digits = 1;
+        while digits < 20 && v >= 10u64.pow(digits as u32) {
+            digits += 1;
+        }
+        for _ in digits..width {
+            self.byte(b' ');
+        }
+        self.dec(v);
+    }
+
+    /// Writes the line to `m`.
+    ///
+    /// # Safety
+    ///
+    /// `m` must be the seq_file being filled.
+    pub(crate) unsafe fn write_to(&self, m: *mut bindings::seq_file) {
+        // SAFETY: `m` is valid (function safety requirement); `buf[..len]` is initialised.
+        unsafe { bindings::seq_write(m, self.buf.as_ptr().cast(), self.len) };
     }
 
     fn byte(&mut self, b: u8) {
@@ -160,6 +193,68 @@ unsafe fn vma_name(vma: &VmaRef) -> VmaName {
     }
 }
 
+/// Writes the header of a line (`show_vma_header_prefix()`) and sets the width the name is
+/// padded to.
+///
+/// # Safety
+///
+/// `m` must be the seq_file being filled.
+unsafe fn write_header(
+    m: *mut bindings::seq_file,
+    start: usize,
+    end: usize,
+    fl: usize,
+    pgoff: u64,
+    dev: u32,
+    ino: u64,
+) {
+    let perm = |bit, c| if fl & bit != 0 { c } else { b'-' };
+
+    let mut line = LineBuf::new();
+    line.hex(start as u64, 8);
+    line.byte(b'-');
+    line.hex(end as u64, 8);
+    line.byte(b' ');
+    line.byte(perm(flags::READ, b'r'));
+    line.byte(perm(flags::WRITE, b'w'));
+    line.byte(perm(flags::EXEC, b'x'));
+    line.byte(if fl & flags::MAYSHARE != 0 {
+        b's'
+    } else {
+        b'p'
+    });
+    line.byte(b' ');
+    line.hex(pgoff, 8);
+    line.byte(b' ');
+    line.hex((dev >> MINOR_BITS).into(), 2);
+    line.byte(b':');
+    line.hex((dev & ((1 << MINOR_BITS) - 1)).into(), 2);
+    line.byte(b' ');
+    line.dec(ino);
+    line.byte(b' ');
+
+    // SAFETY: `m` is the seq_file being filled (function safety requirement).
+    unsafe {
+        rust_procmaps_seq_setwidth(m, HEADER_WIDTH);
+        line.write_to(m);
+    }
+}
+
+/// Prints the header line of `smaps_rollup`: the span from the first VMA's start to the last
+/// VMA's end (`0-0` for an empty address space) and `[rollup]`.
+///
+/// # Safety
+///
+/// `m` must be the seq_file being filled.
+pub(crate) unsafe fn show_rollup_header(m: *mut bindings::seq_file, start: usize, end: usize) {
+    // SAFETY: `m` is the seq_file being filled (function safety requirement).
+    unsafe {
+        write_header(m, start, end, 0, 0, 0, 0);
+        bindings::seq_pad(m, b' ' as c_char);
+        bindings::__seq_puts(m, c"[rollup]\n".as_char_ptr());
+    }
+}
+
 /// Prints the `maps` line of `vma` into `m`.
 ///
 /// # Safety
@@ -183,38 +278,8 @@ pub(crate) unsafe fn show_map_vma(m: *mut bindings::seq_file, vma: &VmaRef) {
             )
         }
     };
-    let perm = |bit, c| if fl & bit != 0 { c } else { b'-' };
-
-    // The header is built in a buffer and written at once: `seq_print!` goes through
-    // `core::fmt` per field, which made whole reads several times slower than `/proc`.
-    let mut line = LineBuf::new();
-    line.hex(vma.start() as u64, 8);
-    line.byte(b'-');
-    line.hex(vma.end() as u64, 8);
-    line.byte(b' ');
-    line.byte(perm(flags::READ, b'r'));
-    line.byte(perm(flags::WRITE, b'w'));
-    line.byte(perm(flags::EXEC, b'x'));
-    line.byte(if fl & flags::MAYSHARE != 0 {
-        b's'
-    } else {
-        b'p'
-    });
-    line.byte(b' ');
-    line.hex(pgoff, 8);
-    line.byte(b' ');
-    line.hex((dev >> MINOR_BITS).into(), 2);
-    line.byte(b':');
-    line.hex((dev & ((1 << MINOR_BITS) - 1)).into(), 2);
-    line.byte(b' ');
-    line.dec(ino);
-    line.byte(b' ');
-
     // SAFETY: `m` is the seq_file being filled (function safety requirement).
-    unsafe {
-        rust_procmaps_seq_setwidth(m, HEADER_WIDTH);
-        bindings::seq_write(m, line.buf.as_ptr().cast(), line.len);
-    }
+    unsafe { write_header(m, vma.start(), vma.end(), fl, pgoff, dev, ino) };
 
     // SAFETY: The VMA is stable.
     let name = unsafe { vma_name(vma) };

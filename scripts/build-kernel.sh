@@ -3,9 +3,10 @@
 # Build (once, then incrementally) the Linux 7.3 kernel the module runs on.
 #   scripts/build-kernel.sh debug   -> lockdep/KASAN/KFENCE/kmemleak test kernel
 #   scripts/build-kernel.sh bench   -> the same options without debugging
-# The tree is unpacked from the root's linux-source package; the build dir is
-# keyed by flavour, and a stamp of the config fragments + toolchain versions
-# decides whether to run make again.
+# The tree is unpacked from the root's linux-source package and patched with
+# kernel/patches/*.patch (exports only, see Documentation/rust_procmaps.rst);
+# the build dir is keyed by flavour, and a stamp of the config fragments,
+# patches and toolchain versions decides whether to run make again.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -19,20 +20,28 @@ obj=/build/obj-$flavour
 stamp=$ROOT$obj/.rust_procmaps-stamp
 # Keyed by the fragments and the compiler/kernel package versions (not by the
 # rest of the root's package list, so adding a tool does not rebuild kernels).
+patches=$(cat "$REPO"/kernel/patches/*.patch | sha256sum | cut -c1-16)
 want=$( (cat "$REPO/kernel/base.config" "$REPO/kernel/$flavour.config"
+	echo "patches $patches"
 	sed 1d "$ROOT/.rust_procmaps-toolchain") | sha256sum | cut -c1-16)
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$ROOT$obj/arch/x86/boot/bzImage" ]; then
 	exit 0
 fi
 
-if [ ! -f "$ROOT$src/Makefile" ] ||
-   [ "$(cat "$ROOT$src/.rust_procmaps-pkg" 2>/dev/null)" != "$(grep '^linux-source' "$ROOT/.rust_procmaps-toolchain")" ]; then
+# The marker names the package and the patches; tar keeps the archive's file
+# times, so after a re-unpack make only rebuilds what the patches touched.
+tree="$(grep '^linux-source' "$ROOT/.rust_procmaps-toolchain") patches $patches"
+if [ ! -f "$ROOT$src/Makefile" ] || [ "$(cat "$ROOT$src/.rust_procmaps-pkg" 2>/dev/null)" != "$tree" ]; then
 	log "unpacking linux-source-$KSERIES"
 	rm -rf "$ROOT$src"
 	mkdir -p "$ROOT/build"
 	tar -C "$ROOT/build" -xf "$ROOT/usr/src/linux-source-$KSERIES.tar.xz"
-	grep '^linux-source' "$ROOT/.rust_procmaps-toolchain" >"$ROOT$src/.rust_procmaps-pkg"
+	for p in "$REPO"/kernel/patches/*.patch; do
+		log "applying $(basename "$p")"
+		(cd "$ROOT$src" && git apply -p1 "$p") || die "$(basename "$p") does not apply"
+	done
+	echo "$tree" >"$ROOT$src/.rust_procmaps-pkg"
 fi
 
 log "configuring the $flavour kernel"

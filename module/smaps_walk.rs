@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What one VMA's pages add to the smaps counters.
+//!
+//! The page tables are walked by mm's own walker, `walk_page_range_vma()`, which the module
+//! reaches through `kernel/patches/` (see `Documentation/rust_procmaps.rst`, "smaps"). The walker
+//! takes care of what makes a page-table walk delicate: it checks the VMA lock (or
+//! `mmap_lock`), descends the levels, and hands us each PMD with the rules of
+//! `pmd_trans_huge_lock()` / `pte_offset_map_lock()` to follow. Our callbacks only read entries
+//! under the page-table lock they take and do the accounting, value for value as
+//! `fs/proc/task_mmu.c` does it (`smaps_pte_range()`, `smaps_account()`,
+//! `smaps_hugetlb_range()`, `smaps_pte_hole()`); the folio queries they use are the kernel's
+//! own inlines.
+//!
+//! The accounting assumes `CONFIG_PAGE_MAPCOUNT` (per-page mapcounts, the default; PSS of a
+//! shared large folio is computed page by page from them).
+//!
+//! C source: [`fs/proc/task_mmu.c`](srctree/fs/proc/task_mmu.c)
+
+use kernel::{
+    bindings,
+    mm::virt::{flags, VmaRef},
+    prelude::*,
+};
+
+/// `PSS_SHIFT` of `task_mmu.c`: PSS is kept in units of 1/4096 byte.
+pub(crate) const PSS_SHIFT: u32 = 12;
+
+const PAGE_SIZE: u64 = bindings::PAGE_SIZE as u64;
+
+/// `struct mm_walk`, only handled by pointer.
+#[repr(C)]
+pub(crate) struct MmWalk {
+    _opaque: [u8; 0],
+}
+
+// The `RUST_PROCMAPS_FOLIO_*` bits of rust_procmaps.h.
+const FOLIO_ANON: u32 = 1 << 0;
+const FOLIO_SWAPBACKED: u32 = 1 << 1;
+const FOLIO_KSM: u32 = 1 << 2;
+const FOLIO_YOUNG: u32 = 1 << 3;
+const FOLIO_REFERENCED: u32 = 1 << 4;
+const FOLIO_DIRTY: u32 = 1 << 5;
+const FOLIO_ZONE_DEVICE: u32 = 1 << 6;
+
+// Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
+#[expect(
+    improper_ctypes,
+    reason = "kernel structs are only passed by pointer; pte_t, pmd_t and softleaf_t are \
+              repr(C) single-integer structs, as in C"
+)]
+extern "C" {
+    fn rust_procmaps_smaps_exports() -> bool;
+    fn rust_procmaps_walk_smaps(
+        vma: *mut bindings::vm_area_struct,
+        start: usize,
+        mmap_locked: bool,
+        shmem_holes: bool,
+        private: *mut c_void,
+    ) -> c_int;
+    fn rust_procmaps_walk_vma(walk: *mut MmWalk) -> *mut bindings::vm_area_struct;
+    fn rust_procmaps_walk_private(walk: *mut MmWalk) -> *mut c_void;
+    fn rust_procmaps_walk_has_pte_hole(walk: *mut MmWalk) -> bool;
+    fn rust_procmaps_walk_again(walk: *mut MmWalk);
+    fn rust_procmaps_cond_resched();
+    fn rust_procmaps_pmd_trans_huge_lock(
+        pmd: *mut bindings::pmd_t,
+        vma: *mut bindings::vm_area_struct,
+    ) -> *mut bindings::spinlock_t;
+    fn rust_procmaps_pmdp_get(pmd: *mut bindings::pmd_t) -> bindings::pmd_t;
+    fn rust_procmaps_pmd_none(pmd: bindings::pmd_t) -> bool;
+    fn rust_procmaps_pmd_present(pmd: bindings::pmd_t) -> bool;
+    fn rust_procmaps_pmd_young(pmd: bindings::pmd_t) -> bool;
+    fn rust_procmaps_pmd_dirty(pmd: bindings::pmd_t) -> bool;
+    fn rust_procmaps_thp_migration_supported() -> bool;
+    fn rust_procmaps_softleaf_from_pmd(pmd: bindings::pmd_t) -> bindings::softleaf_t;
+    fn rust_procmaps_hpage_pmd_size() -> usize;
+    fn rust_procmaps_vm_normal_page_pmd(
+        vma: *mut bindings::vm_area_struct,
+        addr: usize,
+        pmd: bindings::pmd_t,
+    ) -> *mut bindings::page;
+    fn rust_procmaps_pte_offset_map_lock(
+        mm: *mut bindings::mm_struct,
+        pmd: *mut bindings::pmd_t,
+        addr: usize,
+        ptl: *mut *mut bindings::spinlock_t,
+    ) -> *mut bindings::pte_t;
+    fn rust_procmaps_pte_unmap_unlock(pte: *mut bindings::pte_t, ptl: *mut bindings::spinlock_t);
+    fn rust_procmaps_ptep_get(pte: *mut bindings::pte_t) -> bindings::pte_t;
+    fn rust_procmaps_pte_present(pte: bindings::pte_t) -> bool;
+    fn rust_procmaps_pte_none(pte: bindings::pte_t) -> bool;
+    fn rust_procmaps_pte_young(pte: bindings::pte_t) -> bool;
+    fn rust_procmaps_pte_dirty(pte: bindings::pte_t) -> bool;
+    fn rust_procmaps_pte_page(pte: bindings::pte_t) -> *mut bindings::page;
+    fn rust_procmaps_vm_normal_page(
+        vma: *mut bindings::vm_area_struct,
+        addr: usize,
+        pte: bindings::pte_t,
+    ) -> *mut bindings::page;
+    fn rust_procmaps_softleaf_from_pte(pte: bindings::pte_t) -> bindings::softleaf_t;
+    fn rust_procmaps_softleaf_is_swap(entry: bindings::softleaf_t) -> bool;
+    fn rust_procmaps_softleaf_has_pfn(entry: bindings::softleaf_t) -> bool;
+    fn rust_procmaps_softleaf_is_device_private(entry: bindings::softleaf_t) -> bool;
+    fn rust_procmaps_softleaf_to_page(entry: bindings::softleaf_t) -> *mut bindings::page;
+    fn rust_procmaps_swp_swapcount(entry: bindings::softleaf_t) -> c_int;
+    fn rust_procmaps_page_folio(page: *mut bindings::page) -> *mut bindings::folio;
+    fn rust_procmaps_compound_nr(page: *mut bindings::page) -> usize;
+    fn rust_procmaps_folio_tests(folio: *mut bindings::folio) -> u32;
+    fn rust_procmaps_folio_ref_count(folio: *mut bindings::folio) -> c_int;
+    fn rust_procmaps_folio_precise_page_mapcount(
+        folio: *mut bindings::folio,
+        page: *mut bindings::page,
+    ) -> c_int;
+    fn rust_procmaps_folio_maybe_mapped_shared(folio: *mut bindings::folio) -> bool;
+    fn rust_procmaps_huge_pte_lock(
+        vma: *mut bindings::vm_area_struct,
+        pte: *mut bindings::pte_t,
+    ) -> *mut bindings::spinlock_t;
+    fn rust_procmaps_huge_ptep_get(
+        mm: *mut bindings::mm_struct,
+        addr: usize,
+        pte: *mut bindings::pte_t,
+    ) -> bindings::pte_t;
+    fn rust_procmaps_hugetlb_pmd_shared(pte: *mut bindings::pte_t) -> bool;
+    fn rust_procmaps_vma_huge_page_size(vma: *mut bindings::vm_area_struct) -> usize;
+    fn rust_procmaps_shmem_mapping(vma: *mut bindings::vm_area_struct) -> bool;
+    fn rust_procmaps_shmem_swap_usage(vma: *mut bindings::vm_area_struct) -> usize;
+    fn rust_procmaps_shmem_partial_swap_usage(
+        vma: *mut bindings::vm_area_struct,
+        start: usize,
+        end: usize,
+    ) -> usize;
+}
+
+/// Whether the running kernel exports what the smaps walk needs (`kernel/patches/`).
+pub(crate) fn available() -> bool {
+    // SAFETY: Only tests weak symbol addresses.
+    unsafe { rust_procmaps_smaps_exports() }
+}
+
+/// The counters of `struct mem_size_stats` (`task_mmu.c`), in bytes (PSS values shifted left
+/// by [`PSS_SHIFT`]).
+#[derive(Default)]
+pub(crate) struct MemSizeStats {
+    pub(crate) resident: u64,
+    pub(crate) shared_clean: u64,
+    pub(crate) shared_dirty: u64,
+    pub(crate) private_clean: u64,
+    pub(crate) private_dirty: u64,
+    pub(crate) referenced: u64,
+    pub(crate) anonymous: u64,
+    pub(crate) lazyfree: u64,
+    pub(crate) anonymous_thp: u64,
+    pub(crate) shmem_thp: u64,
+    pub(crate) file_thp: u64,
+    pub(crate) swap: u64,
+    pub(crate) shared_hugetlb: u64,
+    pub(crate) private_hugetlb: u64,
+    pub(crate) ksm: u64,
+    pub(crate) pss: u64,
+    pub(crate) pss_anon: u64,
+    pub(crate) pss_file: u64,
+    pub(crate) pss_shmem: u64,
+    pub(crate) pss_dirty: u64,
+    pub(crate) pss_locked: u64,
+    pub(crate) swap_pss: u64,
+}
+
+/// How the walked VMA is held: decides which lock the walker asserts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WalkLock {
+    /// Its per-VMA read lock (`PGWALK_VMA_RDLOCK_VERIFY`).
+    Vma,
+    /// `mmap_read_lock` (`PGWALK_RDLOCK`).
+    Mmap,
+}
+
+/// The walk's `private`.
+struct Walk<'a> {
+    mss: &'a mut MemSizeStats,
+    /// `VM_LOCKED`: counts towards `Locked`.
+    locked: bool,
+}
+
+/// Adds the pages of `vma` from `start` to its end into `mss` (`smap_gather_stats()`).
+///
+/// `start` at or below `vm_start` means the whole VMA. Call [`available`] first.
+///
+/// # Safety
+///
+/// `vma` must be a user VMA (not the gate VMA) held as `lock` says for the whole call, with an
+/// `mmget` reference on its mm, and the caller must not be in an RCU read-side section (the
+/// walk sleeps).
+pub(crate) unsafe fn gather(vma: &VmaRef, start: usize, lock: WalkLock, mss: &mut MemSizeStats) {
+    if start >= vma.end() {
+        return;
+    }
+    let raw = vma.as_ptr();
+    let whole = start <= vma.start();
+    let fl = vma.flags();
+    let mut shmem_holes = false;
+    // SAFETY: The VMA is held, so its file and mapping are stable.
+    if unsafe { rust_procmaps_shmem_mapping(raw) } {
+        // As `task_mmu.c`: shared or read-only shmem mappings (and private ones with nothing
+        // swapped out) take the swap total from the shmem object; private writable ones with
+        // swapped-out pages look at every hole, as COW pages may hide the object's pages.
+        // SAFETY: As above; the helper reads the shmem inode's counters.
+        let swapped = unsafe { rust_procmaps_shmem_swap_usage(raw) } as u64;
+        if whole && (swapped == 0 || fl & flags::SHARED != 0 || fl & flags::WRITE == 0) {
+            mss.swap += swapped;
+        } else {
+            shmem_holes = true;
+        }
+    }
+    let mut walk = Walk {
+        mss,
+        locked: fl & (1 << bindings::VMA_LOCKED_BIT) != 0,
+    };
+    // SAFETY: The VMA is held as `lock` says (function safety requirement), which is what the
+    // walker asserts; `walk` outlives the call and is only used by our callbacks. Errors
+    // (none are expected for a range inside the VMA) leave the counters as far as they got,
+    // like `/proc`.
+    unsafe {
+        rust_procmaps_walk_smaps(
+            raw,
+            start.max(vma.start()),
+            lock == WalkLock::Mmap,
+            shmem_holes,
+            (&raw mut walk).cast(),
+        )
+    };
+}
+
+/// `smaps_page_accumulate()`: `folio` is described by its test bits `tests`.
+fn accumulate(
+    mss: &mut MemSizeStats,
+    tests: u32,
+    size: u64,
+    pss: u64,
+    dirty: bool,
+    locked: bool,
+    private: bool,
+) {
+    mss.pss += pss;
+    if tests & FOLIO_ANON != 0 {
+        mss.pss_anon += pss;
+    } else if tests & FOLIO_SWAPBACKED != 0 {
+        mss.pss_shmem += pss;
+    } else {
+        mss.pss_file += pss;
+    }
+    if locked {
+        mss.pss_locked += pss;
+    }
+    if dirty || tests & FOLIO_DIRTY != 0 {
+        mss.pss_dirty += pss;
+        if private {
+            mss.private_dirty += size;
+        } else {
+            mss.shared_dirty += size;
+        }
+    } else if private {
+        mss.private_clean += size;
+    } else {
+        mss.shared_clean += size;
+    }
+}
+
+/// `smaps_account()`: one mapped page, or a whole PMD-mapped folio when `compound`.
+///
+/// # Safety
+///
+/// `page` must be mapped by the entry the caller reads under its page-table lock, held for
+/// the whole call.
+unsafe fn account(
+    walk: &mut Walk<'_>,
+    page: *mut bindings::page,
+    compound: bool,
+    young: bool,
+    dirty: bool,
+    present: bool,
+) {
+    // SAFETY: The page is mapped and the page-table lock pins the mapping, so the page and
+    // its folio stay valid while we read their counters (racy reads, as in `/proc`).
+    let (folio, nr) = unsafe {
+        (
+            rust_procmaps_page_folio(page),
+            if compound {
+                rust_procmaps_compound_nr(page)
+            } else {
+                1
+            },
+        )
+    };
+    // SAFETY: As above.
+    let tests = unsafe { rust_procmaps_folio_tests(folio) };
+    let size = nr as u64 * PAGE_SIZE;
+    let locked = walk.locked;
+    let mss = &mut *walk.mss;
+
+    if tests & FOLIO_ANON != 0 {
+        mss.anonymous += size;
+        if tests & FOLIO_SWAPBACKED == 0 && !dirty && tests & FOLIO_DIRTY == 0 {
+            mss.lazyfree += size;
+        }
+    }
+    if tests & FOLIO_KSM != 0 {
+        mss.ksm += size;
+    }
+    mss.resident += size;
+    if young || tests & (FOLIO_YOUNG | FOLIO_REFERENCED) != 0 {
+        mss.referenced += size;
+    }
+
+    // A present entry with refcount 1 is mapped exactly once; non-present entries count as
+    // "maybe shared, not sure how often" (their mapcount must not be read).
+    // SAFETY: As above.
+    if unsafe { rust_procmaps_folio_ref_count(folio) } == 1 || !present {
+        accumulate(mss, tests, size, size << PSS_SHIFT, dirty, locked, present);
+        return;
+    }
+    for i in 0..nr {
+        // SAFETY: A folio's pages are contiguous `struct page`s (`page++` in C); `i < nr`
+        // stays inside the folio that `page` starts.
+        let mapcount = unsafe { rust_procmaps_folio_precise_page_mapcount(folio, page.add(i)) };
+        let mut pss = PAGE_SIZE << PSS_SHIFT;
+        if mapcount >= 2 {
+            pss /= mapcount as u64;
+        }
+        accumulate(mss, tests, PAGE_SIZE, pss, dirty, locked, mapcount < 2);
+    }
+}
+
+/// The walk state behind `walk`.
+///
+/// # Safety
+///
+/// `walk` must be a walk started by [`gather`], during one of its callbacks.
+unsafe fn walk_state<'a>(walk: *mut MmWalk) -> &'a mut Walk<'a> {
+    // SAFETY: `gather` passed a `Walk` as `private` and it outlives the walk; callbacks run
+    // one at a time, so the reference is unique.
+    unsafe { &mut *rust_procmaps_walk_private(walk).cast::<Walk<'a>>() }
+}
+
+/// `smaps_pte_hole()`: swapped-out shmem pages of `[addr, end)` in a private writable
+/// shmem mapping.
+///
+/// # Safety
+///
+/// As [`walk_state`].
+unsafe fn shmem_hole(walk: *mut MmWalk, addr: usize, end: usize) {
+    // SAFETY: The walk holds the VMA, a shmem mapping (only such walks have a `pte_hole`).
+    let swapped = unsafe {
+        rust_procmaps_shmem_partial_swap_usage(rust_procmaps_walk_vma(walk), addr, end)
+    };
+    // SAFETY: Per the function's safety requirement.
+    unsafe { walk_state(walk) }.mss.swap += swapped as u64;
+}
+
+/// `pte_hole` callback: the walker found no page table for `[addr, end)`.
+///
+/// # Safety
+///
+/// Called by `walk_page_range_vma()` for a walk started by [`gather`].
+#[no_mangle]
+unsafe extern "C" fn rust_procmaps_smaps_pte_hole(
+    addr: usize,
+    end: usize,
+    _depth: c_int,
+    walk: *mut MmWalk,
+) -> c_int {
+    // SAFETY: Per the function's safety requirement.
+    unsafe { shmem_hole(walk, addr, end) };
+    0
+}
+
+/// `smaps_pte_entry()`.
+///
+/// # Safety
+///
+/// `pte` must be mapped and its page-table lock held; `walk` as [`walk_state`].
+unsafe fn pte_entry(walk: *mut MmWalk, vma: *mut bindings::vm_area_struct, pte: *mut bindings::pte_t, addr: usize) {
+    // SAFETY: The PTE is mapped and locked (function safety requirement).
+    let ptent = unsafe { rust_procmaps_ptep_get(pte) };
+    let mut page = core::ptr::null_mut();
+    let (mut present, mut young, mut dirty) = (false, false, false);
+    // SAFETY: Reading a PTE value, and looking its page up in the VMA we hold, are what these
+    // helpers do; the page-table lock keeps the entry from changing.
+    unsafe {
+        if rust_procmaps_pte_present(ptent) {
+            page = rust_procmaps_vm_normal_page(vma, addr, ptent);
+            young = rust_procmaps_pte_young(ptent);
+            dirty = rust_procmaps_pte_dirty(ptent);
+            present = true;
+        } else if rust_procmaps_pte_none(ptent) {
+            if rust_procmaps_walk_has_pte_hole(walk) {
+                shmem_hole(walk, addr, addr + PAGE_SIZE as usize);
+            }
+        } else {
+            let entry = rust_procmaps_softleaf_from_pte(ptent);
+            if rust_procmaps_softleaf_is_swap(entry) {
+                let mss = &mut *walk_state(walk).mss;
+                mss.swap += PAGE_SIZE;
+                let mapcount = rust_procmaps_swp_swapcount(entry);
+                mss.swap_pss += if mapcount >= 2 {
+                    (PAGE_SIZE << PSS_SHIFT) / mapcount as u64
+                } else {
+                    PAGE_SIZE << PSS_SHIFT
+                };
+            } else if rust_procmaps_softleaf_has_pfn(entry) {
+                present = rust_procmaps_softleaf_is_device_private(entry);
+                page = rust_procmaps_softleaf_to_page(entry);
+            }
+        }
+    }
+    if !page.is_null() {
+        // SAFETY: `page` is mapped by the locked PTE; `walk` per the function's requirement.
+        unsafe { account(walk_state(walk), page, false, young, dirty, present) };
+    }
+}
+
+/// `smaps_pmd_entry()`: a PMD-mapped THP (or its migration entry).
+///
+/// # Safety
+///
+/// `pmd` must be locked by `pmd_trans_huge_lock()`; `walk` as [`walk_state`].
+unsafe fn pmd_entry(walk: *mut MmWalk, vma: *mut bindings::vm_area_struct, pmd: *mut bindings::pmd_t, addr: usize) {
+    // SAFETY: The PMD is locked (function safety requirement).
+    let pmdv = unsafe { rust_procmaps_pmdp_get(pmd) };
+    let mut page = core::ptr::null_mut();
+    let mut present = false;
+    // SAFETY: As in `pte_entry`, one level up.
+    unsafe {
+        if rust_procmaps_pmd_none(pmdv) {
+            return;
+        }
+        if rust_procmaps_pmd_present(pmdv) {
+            page = rust_procmaps_vm_normal_page_pmd(vma, addr, pmdv);
+            present = true;
+        } else if rust_procmaps_thp_migration_supported() {
+            let entry = rust_procmaps_softleaf_from_pmd(pmdv);
+            if rust_procmaps_softleaf_has_pfn(entry) {
+                page = rust_procmaps_softleaf_to_page(entry);
+            }
+        }
+    }
+    // `IS_ERR_OR_NULL(page)`.
+    if page.is_null() || page as usize >= (-(bindings::MAX_ERRNO as isize)) as usize {
+        return;
+    }
+    // SAFETY: `page` is mapped by the locked PMD; `walk` per the function's requirement.
+    let (walk, tests, hpage) = unsafe {
+        (
+            walk_state(walk),
+            rust_procmaps_folio_tests(rust_procmaps_page_folio(page)),
+            rust_procmaps_hpage_pmd_size() as u64,
+        )
+    };
+    if tests & FOLIO_ANON != 0 {
+        walk.mss.anonymous_thp += hpage;
+    } else if tests & FOLIO_SWAPBACKED != 0 {
+        walk.mss.shmem_thp += hpage;
+    } else if tests & FOLIO_ZONE_DEVICE == 0 {
+        walk.mss.file_thp += hpage;
+    }
+    // SAFETY: As above.
+    let (young, dirty) = unsafe { (rust_procmaps_pmd_young(pmdv), rust_procmaps_pmd_dirty(pmdv)) };
+    // SAFETY: As above.
+    unsafe { account(walk, page, true, young, dirty, present) };
+}
+
+/// `pmd_entry` callback (`smaps_pte_range()`): one PMD's worth of `[addr, end)`.
+///
+/// # Safety
+///
+/// Called by `walk_page_range_vma()` for a walk started by [`gather`], with `pmd` a PMD of the
+/// walked VMA's page tables.
+#[no_mangle]
+unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
+    pmd: *mut bindings::pmd_t,
+    addr: usize,
+    end: usize,
+    walk: *mut MmWalk,
+) -> c_int {
+    // SAFETY: The walk holds the VMA (per-VMA or mmap lock), so the VMA and its mm are valid.
+    let (vma, mm) = unsafe {
+        let vma = rust_procmaps_walk_vma(walk);
+        (vma, (*vma).vm_mm)
+    };
+    // SAFETY: `pmd` belongs to the held VMA's page tables; the helper returns its lock taken
+    // if it maps a huge page, NULL (unlocked) otherwise.
+    let ptl = unsafe { rust_procmaps_pmd_trans_huge_lock(pmd, vma) };
+    if !ptl.is_null() {
+        // SAFETY: The PMD is locked by `ptl`, released right after.
+        unsafe {
+            pmd_entry(walk, vma, pmd, addr);
+            bindings::spin_unlock(ptl);
+        }
+    } else {
+        let mut ptl = core::ptr::null_mut();
+        // SAFETY: Maps and locks the PTE table under `pmd`, or returns NULL when the PMD
+        // changed under us (no table any more, or a huge page now): then retry the PMD.
+        let pte = unsafe { rust_procmaps_pte_offset_map_lock(mm, pmd, addr, &mut ptl) };
+        if pte.is_null() {
+            // SAFETY: `walk` is the walk in progress.
+            unsafe { rust_procmaps_walk_again(walk) };
+            return 0;
+        }
+        let count = (end - addr) / PAGE_SIZE as usize;
+        for i in 0..count {
+            // SAFETY: `[addr, end)` lies within this PMD, so entry `i` is in the mapped,
+            // locked table.
+            unsafe { pte_entry(walk, vma, pte.add(i), addr + i * PAGE_SIZE as usize) };
+        }
+        // SAFETY: Unmaps and unlocks what `pte_offset_map_lock` took (any entry of the table
+        // names it; C passes the last one).
+        unsafe { rust_procmaps_pte_unmap_unlock(pte.add(count.saturating_sub(1)), ptl) };
+    }
+    // SAFETY: No spinlock is held here; the walk may sleep.
+    unsafe { rust_procmaps_cond_resched() };
+    0
+}
+
+/// `hugetlb_entry` callback (`smaps_hugetlb_range()`): one huge page of a hugetlb VMA.
+///
+/// # Safety
+///
+/// Called by `walk_page_range_vma()` for a walk started by [`gather`], with `pte` a huge PTE of
+/// the walked VMA (the walker holds the hugetlb VMA lock).
+#[no_mangle]
+unsafe extern "C" fn rust_procmaps_smaps_hugetlb_entry(
+    pte: *mut bindings::pte_t,
+    _hmask: usize,
+    addr: usize,
+    _end: usize,
+    walk: *mut MmWalk,
+) -> c_int {
+    // SAFETY: Per the function's safety requirement: the VMA is held and `pte` is its huge PTE,
+    // read under the huge page-table lock taken here and released at the end.
+    unsafe {
+        let vma = rust_procmaps_walk_vma(walk);
+        let ptl = rust_procmaps_huge_pte_lock(vma, pte);
+        let ptent = rust_procmaps_huge_ptep_get((*vma).vm_mm, addr, pte);
+        let mut folio = core::ptr::null_mut();
+        let mut present = false;
+        if rust_procmaps_pte_present(ptent) {
+            folio = rust_procmaps_page_folio(rust_procmaps_pte_page(ptent));
+            present = true;
+        } else {
+            let entry = rust_procmaps_softleaf_from_pte(ptent);
+            if rust_procmaps_softleaf_has_pfn(entry) {
+                folio = rust_procmaps_page_folio(rust_procmaps_softleaf_to_page(entry));
+            }
+        }
+        if !folio.is_null() {
+            let size = rust_procmaps_vma_huge_page_size(vma) as u64;
+            let mss = &mut *walk_state(walk).mss;
+            // Non-present entries count as "maybe shared".
+            if !present
+                || rust_procmaps_folio_maybe_mapped_shared(folio)
+                || rust_procmaps_hugetlb_pmd_shared(pte)
+            {
+                mss.shared_hugetlb += size;
+            } else {
+                mss.private_hugetlb += size;
+            }
+        }
+        bindings::spin_unlock(ptl);
+    }
+    0
+}

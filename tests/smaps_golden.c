@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Differential tests: our smaps and smaps_rollup must equal /proc's, value
+ * for value and byte for byte.
+ *
+ * A child builds memory that makes every smaps field non-zero (anonymous
+ * touched and untouched, clean and dirty file pages, COW pages shared with a
+ * grandchild, a THP, mlock, MADV_FREE, KSM-merged pages, private and shared
+ * hugetlb pages, swapped-out private, shared and shmem pages on zram), stops
+ * itself, and both files are compared. /proc is read before and after ours:
+ * if the two /proc reads differ (reclaim or ksmd moved a page meanwhile), the
+ * comparison is repeated; if they agree, ours must agree too.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/swap.h>
+
+#include "kselftest_harness.h"
+#include "procmaps_util.h"
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+#define KB 1024UL
+#define MB (1024 * KB)
+
+static const size_t chunks[] = { 1, 7, 4096, 1 << 20 };
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+static long read_long(const char *path)
+{
+	struct buf b;
+	long v;
+
+	if (read_all(path, 64, &b))
+		return -1;
+	v = strtol(b.data, NULL, 10);
+	buf_free(&b);
+	return v;
+}
+
+/*
+ * Compare /proc/PID/@file with ours in every chunk size. Returns the number
+ * of mismatches; a read of ours that needed mmap_lock counts as one, as the
+ * target is stopped.
+ */
+static int compare_file(int pid, const char *file)
+{
+	char p[128], o[128];
+	int mismatches = 0;
+	size_t i;
+
+	proc_path(p, sizeof(p), pid, file);
+	ours_path(o, sizeof(o), pid, file);
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		int attempt;
+
+		for (attempt = 0; attempt < 5; attempt++) {
+			struct buf before, got, after;
+			long long fallbacks = stat_get("mmap_lock_fallbacks");
+			int stable, same;
+
+			if (read_all(p, 1 << 16, &before))
+				return mismatches + 1;
+			if (read_all(o, chunks[i], &got)) {
+				fprintf(stderr, "# %s of %d: read failed\n", o, pid);
+				buf_free(&before);
+				return mismatches + 1;
+			}
+			fallbacks = stat_get("mmap_lock_fallbacks") - fallbacks;
+			if (read_all(p, 1 << 16, &after)) {
+				buf_free(&before);
+				buf_free(&got);
+				return mismatches + 1;
+			}
+			stable = before.len == after.len &&
+				 !memcmp(before.data, after.data, before.len);
+			same = got.len == before.len && !memcmp(got.data, before.data, got.len);
+			if (stable && !same) {
+				fprintf(stderr, "# %s of %d, reads of %zu bytes:\n", file, pid, chunks[i]);
+				show_first_diff(&before, &got);
+				mismatches++;
+			}
+			if (stable && fallbacks) {
+				fprintf(stderr, "# %s of %d: %lld mmap_lock fallbacks\n",
+					file, pid, fallbacks);
+				mismatches++;
+			}
+			buf_free(&before);
+			buf_free(&got);
+			buf_free(&after);
+			if (stable)
+				break;
+		}
+		if (attempt == 5) {
+			fprintf(stderr, "# /proc/%d/%s never stable\n", pid, file);
+			mismatches++;
+		}
+	}
+	return mismatches;
+}
+
+/* Value in kB of field @name in the /proc smaps_rollup of @pid, or -1. */
+static long rollup_field(int pid, const char *name)
+{
+	char path[64], *line;
+	size_t nlen = strlen(name);
+	long val = -1;
+	struct buf b;
+
+	proc_path(path, sizeof(path), pid, "smaps_rollup");
+	if (read_all(path, 4096, &b))
+		return -1;
+	for (line = b.data; line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
+			val = strtol(line + nlen + 1, NULL, 10);
+			break;
+		}
+	}
+	buf_free(&b);
+	return val;
+}
+
+static char *map_anon(size_t size, int flags)
+{
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | flags, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void touch(char *p, size_t size, char value)
+{
+	size_t i;
+
+	for (i = 0; i < size; i += 4096)
+		p[i] = value + (char)(i / 4096);
+}
+
+/* A grandchild that shares the child's COW and shared pages until it dies with it. */
+static int fork_sharer(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return 0;
+}
+
+/* KSM: two regions of identical pages, merged by ksmd before we stop. */
+static int make_ksm_pages(void)
+{
+	char *a = map_anon(16 * 4096, MAP_PRIVATE), *b = map_anon(16 * 4096, MAP_PRIVATE);
+	int waited;
+
+	if (!a || !b)
+		return -1;
+	memset(a, 0x5a, 16 * 4096);
+	memset(b, 0x5a, 16 * 4096);
+	if (madvise(a, 16 * 4096, MADV_MERGEABLE) || madvise(b, 16 * 4096, MADV_MERGEABLE))
+		return -1;
+	write_str("/sys/kernel/mm/ksm/sleep_millisecs", "10");
+	write_str("/sys/kernel/mm/ksm/pages_to_scan", "10000");
+	if (write_str("/sys/kernel/mm/ksm/run", "1"))
+		return -1;
+	for (waited = 0; waited < 600; waited++) {
+		if (read_long("/sys/kernel/mm/ksm/pages_sharing") >= 16)
+			break;
+		usleep(100 * 1000);
+	}
+	/* Stop ksmd: the merged pages stay merged, nothing moves during the compare. */
+	write_str("/sys/kernel/mm/ksm/run", "0");
+	return read_long("/sys/kernel/mm/ksm/pages_sharing") >= 16 ? 0 : -1;
+}
+
+/* Swap: zram0 as swap device, once per boot. */
+static int swap_on(void)
+{
+	static int done;
+
+	if (done)
+		return 0;
+	if (write_str("/sys/block/zram0/disksize", "64M") && access("/dev/zram0", F_OK))
+		return -1;
+	if (system("mkswap /dev/zram0 >/dev/null && swapon /dev/zram0"))
+		return -1;
+	done = 1;
+	return 0;
+}
+
+static char file_data[4 * 4096];
+
+/* Everything that makes a smaps field non-zero; non-zero (which step failed) on failure. */
+static int make_every_field(void)
+{
+	char *p, *thp, *file;
+	int fd;
+
+	/* Anonymous, touched and untouched (Rss vs Size), and mlocked (Locked). */
+	p = map_anon(64 * 4096, MAP_PRIVATE);
+	if (!p)
+		return 10;
+	touch(p, 32 * 4096, 1);
+	if (mlock(p, 8 * 4096))
+		return 11;
+
+	/* File pages: clean (read) and dirty (written through a shared mapping). */
+	fd = open("/tmp/smaps-file", O_CREAT | O_RDWR, 0644);
+	if (fd < 0 || ftruncate(fd, 16 * 4096))
+		return 12;
+	file = mmap(NULL, 16 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (file == MAP_FAILED)
+		return 13;
+	touch(file, 8 * 4096, 2);
+	(void)*(volatile char *)(file + 12 * 4096);
+	close(fd);
+
+	/*
+	 * Pss_File needs pages of a file that is not shmem, and the guest's
+	 * rootfs and /tmp are tmpfs: a ramfs file, read through a mapping.
+	 */
+	mkdir("/tmp/ramfs", 0755);
+	if (mount("ramfs", "/tmp/ramfs", "ramfs", 0, NULL) && errno != EBUSY)
+		return 29;
+	fd = open("/tmp/ramfs/file", O_CREAT | O_RDWR, 0644);
+	if (fd < 0 || write(fd, file_data, sizeof(file_data)) != sizeof(file_data))
+		return 30;
+	file = mmap(NULL, sizeof(file_data), PROT_READ, MAP_PRIVATE, fd, 0);
+	if (file == MAP_FAILED)
+		return 31;
+	(void)*(volatile char *)file;
+	close(fd);
+
+	/* A PMD-mapped THP (AnonHugePages): 2 MiB aligned inside a 4 MiB area. */
+	thp = map_anon(4 * MB, MAP_PRIVATE);
+	if (!thp)
+		return 14;
+	thp = (char *)(((unsigned long)thp + 2 * MB - 1) & ~(2 * MB - 1));
+	madvise(thp, 2 * MB, MADV_HUGEPAGE);
+	touch(thp, 2 * MB, 3);
+
+	/* MADV_FREE (LazyFree). */
+	p = map_anon(16 * 4096, MAP_PRIVATE);
+	if (!p)
+		return 15;
+	touch(p, 16 * 4096, 4);
+	if (madvise(p, 16 * 4096, MADV_FREE))
+		return 16;
+
+	/* hugetlb: private (Private_Hugetlb) and shared with the grandchild (Shared_Hugetlb). */
+	p = mmap(NULL, 2 * MB, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (p == MAP_FAILED)
+		return 17;
+	*p = 1;
+	p = mmap(NULL, 2 * MB, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (p == MAP_FAILED)
+		return 18;
+	*p = 1;
+
+	/* Shared anonymous memory (shmem: Pss_Shmem), touched. */
+	p = map_anon(16 * 4096, MAP_SHARED);
+	if (!p)
+		return 19;
+	touch(p, 16 * 4096, 5);
+
+	if (make_ksm_pages())
+		return 20;
+
+	/*
+	 * Swap. Private pages pushed out (Swap, SwapPss); pages pushed out
+	 * before the grandchild is forked, whose swap entries fork duplicates
+	 * (count 2: SwapPss is half); shmem pages pushed out (the shmem object's
+	 * swap); a private writable mapping of a memfd whose pages are swapped
+	 * out (the per-page hole walk). MADV_PAGEOUT skips pages mapped by two
+	 * processes, hence everything is pushed out before the fork.
+	 */
+	if (swap_on())
+		return 21;
+	p = map_anon(32 * 4096, MAP_PRIVATE);
+	if (!p)
+		return 22;
+	touch(p, 32 * 4096, 6);
+	if (madvise(p, 16 * 4096, MADV_PAGEOUT))
+		return 23;
+	{
+		char *shm = map_anon(16 * 4096, MAP_SHARED);
+		char *mfd_shared, *mfd_private;
+		int mfd = memfd_create("smaps memfd", 0);
+
+		if (!shm || mfd < 0 || ftruncate(mfd, 16 * 4096))
+			return 24;
+		touch(shm, 16 * 4096, 8);
+		mfd_shared = mmap(NULL, 16 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+		if (mfd_shared == MAP_FAILED)
+			return 25;
+		touch(mfd_shared, 16 * 4096, 9);
+		if (madvise(shm, 8 * 4096, MADV_PAGEOUT) ||
+		    madvise(mfd_shared, 16 * 4096, MADV_PAGEOUT))
+			return 26;
+		munmap(mfd_shared, 16 * 4096);
+		mfd_private = mmap(NULL, 16 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0);
+		if (mfd_private == MAP_FAILED)
+			return 27;
+		/* One COW page of our own among the swapped object's pages. */
+		mfd_private[4096] = 1;
+	}
+	/* COW, swapped and shared (hugetlb, shmem) pages get a second mapper. */
+	if (fork_sharer())
+		return 28;
+	return 0;
+}
+
+TEST(every_field)
+{
+	static const char *const fields[] = {
+		"Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem",
+		"Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
+		"Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
+		"Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked",
+	};
+	long long walks = stat_get("smaps_walks_vma_locked");
+	pid_t pid = spawn_stopped(make_every_field);
+	size_t i;
+
+	ASSERT_GT(pid, 0);
+	EXPECT_EQ(0, compare_file(pid, "smaps_rollup"));
+	EXPECT_EQ(0, compare_file(pid, "smaps"));
+	/* The comparison is only as good as the fields it really exercised. */
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		long v = rollup_field(pid, fields[i]);
+
+		if (v <= 0)
+			TH_LOG("field %s is %ld in /proc/%d/smaps_rollup", fields[i], v, pid);
+		EXPECT_GT(v, 0);
+	}
+	/* SwapPss below Swap: some swap entries are shared with the grandchild. */
+	EXPECT_LT(rollup_field(pid, "SwapPss"), rollup_field(pid, "Swap"));
+	/* Pss below Rss: some pages are shared. */
+	EXPECT_LT(rollup_field(pid, "Pss"), rollup_field(pid, "Rss"));
+	EXPECT_GT(stat_get("smaps_walks_vma_locked"), walks);
+	kill_and_reap(pid);
+}
+
+/* A kernel thread: empty smaps, smaps_rollup fails with ESRCH, as in /proc. */
+TEST(kernel_thread)
+{
+	char p[64], o[64];
+	struct buf a, b;
+
+	/* PID 2 is kthreadd. */
+	proc_path(p, sizeof(p), 2, "smaps_rollup");
+	ours_path(o, sizeof(o), 2, "smaps_rollup");
+	EXPECT_EQ(-ESRCH, read_all(p, 4096, &a));
+	EXPECT_EQ(-ESRCH, read_all(o, 4096, &b));
+	proc_path(p, sizeof(p), 2, "smaps");
+	ours_path(o, sizeof(o), 2, "smaps");
+	ASSERT_EQ(0, read_all(p, 4096, &a));
+	ASSERT_EQ(0, read_all(o, 4096, &b));
+	EXPECT_EQ(0U, a.len);
+	EXPECT_EQ(0U, b.len);
+	buf_free(&a);
+	buf_free(&b);
+}
+
+/* Every process of the guest, both files. */
+TEST(all_processes)
+{
+	struct dirent *de;
+	DIR *proc = opendir("/proc");
+	int compared = 0, self = getpid();
+
+	ASSERT_NE(NULL, proc);
+	while ((de = readdir(proc))) {
+		int pid = atoi(de->d_name), stop;
+		char path[128];
+
+		if (pid <= 2 || pid == self)
+			continue;
+		ours_path(path, sizeof(path), pid, "smaps");
+		if (access(path, F_OK))
+			continue; /* exited meanwhile, or a kernel thread's dir went */
+		proc_path(path, sizeof(path), pid, "smaps_rollup");
+		stop = pid != 1 && !kill(pid, SIGSTOP);
+		usleep(10 * 1000);
+		/* Kernel threads have no smaps_rollup (ESRCH): see kernel_thread. */
+		{
+			struct buf b;
+
+			if (!read_all(path, 4096, &b)) {
+				buf_free(&b);
+				EXPECT_EQ(0, compare_file(pid, "smaps_rollup"));
+				EXPECT_EQ(0, compare_file(pid, "smaps"));
+				compared++;
+			}
+		}
+		if (stop)
+			kill(pid, SIGCONT);
+	}
+	closedir(proc);
+	EXPECT_GT(compared, 0);
+	TH_LOG("compared %d processes", compared);
+}
+
+static int reload_module(const char *params)
+{
+	int err = module_unload();
+
+	return err ? err : module_load(params);
+}
+
+/* lock_mode=1 (mmap_read_lock, /proc's smaps_rollup locking) prints the same bytes. */
+TEST(lock_mode_mmap)
+{
+	pid_t pid;
+
+	ASSERT_EQ(0, reload_module("lock_mode=1"));
+	pid = spawn_stopped(NULL);
+	ASSERT_GT(pid, 0);
+	EXPECT_EQ(0, compare_file(pid, "smaps_rollup"));
+	EXPECT_EQ(0, compare_file(pid, "smaps"));
+	EXPECT_GT(stat_get("smaps_walks_mmap_locked"), 0);
+	EXPECT_EQ(0, stat_get("smaps_walks_vma_locked"));
+	kill_and_reap(pid);
+	ASSERT_EQ(0, reload_module(""));
+}
+
+TEST_HARNESS_MAIN
