@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Race test for smaps and smaps_rollup: a mutator keeps splitting, merging,
+ * remapping, growing, shrinking, zapping and faulting pages of an arena that
+ * it keeps (almost) fully touched, while readers read both files. Every read
+ * must stay sane:
+ *  - smaps_rollup: Rss never exceeds what the process can have resident (its
+ *    resident memory before the arena plus the whole arena: a VMA counted
+ *    twice would break this), Pss <= Rss, the four Shared/Private counters
+ *    add up to Rss exactly, Anonymous <= Rss, and the header is one range;
+ *  - smaps: records never go backwards, each VMA's Rss <= its Size and its
+ *    Shared/Private counters add up to its Rss.
+ * Then the stats must show the per-VMA path served these reads. The same
+ * runs with lock_mode=1, where the rollup must let waiting writers in.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "procmaps_util.h"
+
+#define PAGE 4096UL
+#define ARENA_PAGES 4096UL /* 16 MiB */
+#define FLEX_PAGES 64
+
+static unsigned long arena, flex;
+static pid_t target;
+static long base_rss_kb;
+static volatile int stop_readers;
+
+struct reader_result {
+	long reads, records, violations;
+	char first_violation[256];
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void touch(char *p, unsigned long pages)
+{
+	unsigned long i;
+
+	for (i = 0; i < pages; i++)
+		p[i * PAGE] = 1;
+}
+
+static void mutate_forever(void)
+{
+	unsigned int seed = getpid();
+	unsigned long flex_pages = FLEX_PAGES;
+
+	for (;;) {
+		unsigned long k = rand_r(&seed) % ARENA_PAGES;
+		unsigned long n = 1 + rand_r(&seed) % (ARENA_PAGES - k < 64 ? ARENA_PAGES - k : 64);
+		char *page = (char *)arena + k * PAGE;
+		void *p;
+
+		switch (rand_r(&seed) % 6) {
+		case 0: /* split */
+			mprotect(page, n * PAGE, PROT_READ);
+			break;
+		case 1: /* merge back */
+			mprotect(page, n * PAGE, PROT_READ | PROT_WRITE);
+			break;
+		case 2: /* replace with fresh pages, then fault them in */
+			mmap(page, n * PAGE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			touch(page, n);
+			break;
+		case 3: /* zap, then fault back in */
+			madvise(page, n * PAGE, MADV_DONTNEED);
+			mprotect(page, n * PAGE, PROT_READ | PROT_WRITE);
+			touch(page, n);
+			break;
+		case 4: /* grow or shrink the flex VMA; its pages are faulted */
+			n = 1 + rand_r(&seed) % FLEX_PAGES;
+			p = mremap((void *)flex, flex_pages * PAGE, n * PAGE, 0);
+			if (p != MAP_FAILED) {
+				flex_pages = n;
+				touch((char *)flex, n);
+			}
+			break;
+		case 5: /* read-fault (pages stay touched) */
+			(void)*(volatile char *)page;
+			break;
+		}
+	}
+}
+
+static long field(const char *rec, const char *name)
+{
+	const char *at = strstr(rec, name);
+
+	return at ? strtol(at + strlen(name), NULL, 10) : -1;
+}
+
+static int violation(struct reader_result *r, const char *what, long a, long b)
+{
+	if (!r->violations)
+		snprintf(r->first_violation, sizeof(r->first_violation), "%s (%ld, %ld)", what, a, b);
+	r->violations++;
+	return 1;
+}
+
+/* The counters of one record (from its "Rss:" on) must be consistent. */
+static int check_counters(const char *rec, struct reader_result *r)
+{
+	long rss = field(rec, "\nRss:"), pss = field(rec, "\nPss:");
+	long sum = field(rec, "\nShared_Clean:") + field(rec, "\nShared_Dirty:") +
+		   field(rec, "\nPrivate_Clean:") + field(rec, "\nPrivate_Dirty:");
+
+	if (rss < 0 || pss < 0)
+		return violation(r, "no Rss/Pss", rss, pss);
+	/* kB values are rounded down separately: allow 1 kB per term. */
+	if (sum > rss || sum < rss - 4)
+		return violation(r, "Shared/Private do not add up to Rss", sum, rss);
+	if (pss > rss)
+		return violation(r, "Pss > Rss", pss, rss);
+	if (field(rec, "\nAnonymous:") > rss)
+		return violation(r, "Anonymous > Rss", field(rec, "\nAnonymous:"), rss);
+	return 0;
+}
+
+static int check_rollup(const struct buf *b, struct reader_result *r)
+{
+	unsigned long start, end;
+	long rss;
+
+	if (sscanf(b->data, "%lx-%lx", &start, &end) != 2 || start > end ||
+	    !strstr(b->data, "[rollup]\n"))
+		return violation(r, "bad header", 0, 0);
+	/* Leading newline so that field() finds the first line too. */
+	rss = field(b->data, "\nRss:");
+	if (rss > base_rss_kb + (long)(ARENA_PAGES + FLEX_PAGES) * 4)
+		return violation(r, "Rss above everything the target can have", rss,
+				 base_rss_kb + (long)(ARENA_PAGES + FLEX_PAGES) * 4);
+	r->records++;
+	return check_counters(b->data, r);
+}
+
+static int check_smaps(const struct buf *b, struct reader_result *r)
+{
+	unsigned long prev_end = 0;
+	char *rec = b->data;
+
+	while (rec && *rec) {
+		unsigned long start, end;
+		char *next;
+		long size, rss;
+
+		if (sscanf(rec, "%lx-%lx", &start, &end) != 2 || start >= end)
+			return violation(r, "unparsable record", 0, 0);
+		if (end <= prev_end)
+			return violation(r, "went backwards", (long)end, (long)prev_end);
+		prev_end = end;
+		next = strstr(rec, "\nVmFlags:");
+		if (!next)
+			return violation(r, "record without VmFlags", 0, 0);
+		*next = '\0';
+		size = field(rec, "\nSize:");
+		rss = field(rec, "\nRss:");
+		if (size != (long)((end - start) >> 10))
+			return violation(r, "Size is not end - start", size, (long)((end - start) >> 10));
+		if (rss > size)
+			return violation(r, "Rss > Size", rss, size);
+		if (check_counters(rec, r))
+			return 1;
+		r->records++;
+		rec = strchr(next + 1, '\n');
+		if (rec)
+			rec++;
+	}
+	return 0;
+}
+
+static void *reader(void *arg)
+{
+	static const size_t chunks[] = { 64, 1000, 4096, 1 << 16 };
+	struct reader_result *r = arg;
+	char rollup[128], smaps[128];
+	struct buf b;
+
+	ours_path(rollup, sizeof(rollup), target, "smaps_rollup");
+	ours_path(smaps, sizeof(smaps), target, "smaps");
+	while (!stop_readers) {
+		int is_rollup = r->reads % 2;
+
+		if (read_all(is_rollup ? rollup : smaps, chunks[r->reads % 4], &b)) {
+			violation(r, "read failed", errno, 0);
+			break;
+		}
+		if (is_rollup)
+			check_rollup(&b, r);
+		else
+			check_smaps(&b, r);
+		buf_free(&b);
+		r->reads++;
+	}
+	return NULL;
+}
+
+static void run_readers(struct __test_metadata *_metadata, int nreaders, double secs)
+{
+	pthread_t threads[4];
+	struct reader_result results[4] = { 0 };
+	long reads = 0, records = 0, violations = 0;
+	double end = now() + secs;
+	int i;
+
+	stop_readers = 0;
+	for (i = 0; i < nreaders; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, reader, &results[i]));
+	while (now() < end)
+		usleep(100 * 1000);
+	stop_readers = 1;
+	for (i = 0; i < nreaders; i++) {
+		pthread_join(threads[i], NULL);
+		reads += results[i].reads;
+		records += results[i].records;
+		violations += results[i].violations;
+		if (results[i].violations)
+			TH_LOG("reader %d: %s", i, results[i].first_violation);
+	}
+	TH_LOG("%d readers, %.0f s: %ld reads, %ld records checked, %ld violations",
+	       nreaders, secs, reads, records, violations);
+	EXPECT_GE(reads, 10);
+	EXPECT_EQ(0, violations);
+}
+
+/* Rss (kB) of our own /proc smaps_rollup: what the target inherits besides the arena. */
+static long own_rss_kb(void)
+{
+	struct buf b;
+	long rss;
+
+	if (read_all("/proc/self/smaps_rollup", 4096, &b))
+		return -1;
+	rss = field(b.data, "\nRss:");
+	buf_free(&b);
+	return rss;
+}
+
+FIXTURE(race) {
+	int unused;
+};
+
+FIXTURE_SETUP(race)
+{
+	char *area = mmap(NULL, (ARENA_PAGES + FLEX_PAGES) * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, area);
+	/* No THP: a huge page would make "resident" coarser than the pages we touch. */
+	ASSERT_EQ(0, madvise(area, (ARENA_PAGES + FLEX_PAGES) * PAGE, MADV_NOHUGEPAGE));
+	arena = (unsigned long)area;
+	flex = arena + ARENA_PAGES * PAGE;
+	/* A hole after the arena, so that the flex VMA can shrink and grow. */
+	ASSERT_EQ(0, mprotect((void *)flex, FLEX_PAGES * PAGE, PROT_READ | PROT_WRITE | PROT_EXEC));
+	/* Measured before the arena is touched; 1 MiB for the mutator's stack and heap. */
+	base_rss_kb = own_rss_kb() + 1024;
+	ASSERT_GT(base_rss_kb, 1024);
+	target = fork();
+	ASSERT_GE(target, 0);
+	if (target == 0) {
+		touch((char *)arena, ARENA_PAGES);
+		touch((char *)flex, FLEX_PAGES);
+		mutate_forever();
+	}
+	usleep(500 * 1000);
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	kill(target, SIGKILL);
+	waitpid(target, NULL, 0);
+}
+
+TEST_F_TIMEOUT(race, per_vma, 120)
+{
+	const char *env = getenv("RACE_SECS");
+	long long walks = stat_get("smaps_walks_vma_locked");
+
+	run_readers(_metadata, 3, env ? atof(env) : 10.0);
+	/* The per-VMA path served these reads. */
+	EXPECT_GT(stat_get("smaps_walks_vma_locked"), walks);
+	TH_LOG("stats: smaps_walks_vma_locked %lld, vma_locked_rcu %lld, mmap_lock_fallbacks %lld, gap_retries %lld",
+	       stat_get("smaps_walks_vma_locked"), stat_get("vma_locked_rcu"),
+	       stat_get("mmap_lock_fallbacks"), stat_get("gap_retries"));
+}
+
+static int reload_module(const char *params)
+{
+	int err = module_unload();
+
+	return err ? err : module_load(params);
+}
+
+/* lock_mode=1: the same checks, and the rollup lets waiting writers in. */
+TEST_F_TIMEOUT(race, mmap_lock_mode, 120)
+{
+	ASSERT_EQ(0, reload_module("lock_mode=1"));
+	run_readers(_metadata, 2, 5.0);
+	EXPECT_GT(stat_get("smaps_walks_mmap_locked"), 0);
+	EXPECT_GT(stat_get("rollup_lock_drops"), 0);
+	TH_LOG("stats: smaps_walks_mmap_locked %lld, rollup_lock_drops %lld",
+	       stat_get("smaps_walks_mmap_locked"), stat_get("rollup_lock_drops"));
+	ASSERT_EQ(0, reload_module(""));
+}
+
+TEST_HARNESS_MAIN
