@@ -6,7 +6,7 @@
 #   guest-bench.sh RUNS SECS READCOST_REPS
 RUNS=$1 SECS=$2 REPS=$3
 D=/sys/kernel/debug/rust_procmaps
-ARMS="none proc_maps ours_maps ours_mmap proc_rollup"
+ARMS="none proc_maps ours_maps ours_mmap proc_rollup ours_rollup"
 
 mode=
 load() {
@@ -35,6 +35,7 @@ path_of() {
 	proc_maps) echo /proc/$2/maps ;;
 	ours_maps|ours_mmap) echo $D/$2/maps ;;
 	proc_rollup) echo /proc/$2/smaps_rollup ;;
+	ours_rollup) echo $D/$2/smaps_rollup ;;
 	esac
 }
 
@@ -43,7 +44,7 @@ round=0
 while [ $round -lt "$RUNS" ]; do
 	round=$((round + 1))
 	# Rotate the order so that no arm always runs first or last in a round.
-	order=$(rotate $(((round - 1) % 5)) $ARMS)
+	order=$(rotate $(((round - 1) % 6)) $ARMS)
 	for arm in $order; do
 		case $arm in ours_mmap) load 1 ;; *) load 0 ;; esac
 		rm -f /tmp/ready /tmp/go /tmp/stop
@@ -62,11 +63,11 @@ while [ $round -lt "$RUNS" ]; do
 		before=$(counters)
 		touch /tmp/go
 		wait
-		if [ "$arm" = ours_maps ]; then
+		case $arm in ours_maps|ours_rollup)
 			# What the module did during this arm: locked per-VMA, fallbacks, gap retries.
 			set -- $before $(counters)
-			echo "BENCH,armstats,$round,$(($4 - $1)),$(($5 - $2)),$(($6 - $3))"
-		fi
+			echo "BENCH,armstats,$arm,$round,$(($4 - $1)),$(($5 - $2)),$(($6 - $3))"
+		esac
 		cat /tmp/victim.out
 		[ "$arm" != none ] && cat /tmp/scan1.out /tmp/scan2.out
 	done
@@ -75,3 +76,8 @@ load 0
 for n in 1000 10000 60000; do
 	/bench/readcost $n "$REPS" maps
 done
+for n in 1000 10000 60000; do
+	/bench/readcost $n "$REPS" smaps_rollup
+done
+# One VMA of 1 GiB, every 4 KiB page touched (no THP).
+/bench/readcost 1 "$REPS" smaps_rollup 1024

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reader cost: a child with N VMAs (alternating protections), stopped;
- * time reading /proc/PID/maps and our maps whole, interleaved, REPS times
- * each. Prints BENCH,readcost,FILE,N,REPS,bytes,proc_ms_median,ours_ms_median
+ * Reader cost: a child with N VMAs (alternating protections), and optionally
+ * MB more MiB of touched anonymous memory (4 KiB pages, no THP), stopped;
+ * time reading /proc/PID/FILE and ours whole, interleaved, REPS times each.
+ *   readcost N REPS FILE [MB]
+ * Prints BENCH,readcost,FILE,N,MB,REPS,bytes,proc_ms_median,ours_ms_median
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
 {
 	int nvmas = argc > 1 ? atoi(argv[1]) : 1000, reps = argc > 2 ? atoi(argv[2]) : 20;
 	const char *file = argc > 3 ? argv[3] : "maps";
+	long mb = argc > 4 ? atol(argv[4]) : 0;
 	double *proc_ms = calloc(reps, sizeof(double)), *ours_ms = calloc(reps, sizeof(double));
 	char ppath[128], opath[128];
 	long pbytes = 0, obytes = 0;
@@ -62,6 +65,16 @@ int main(int argc, char **argv)
 
 		for (i = 0; p != MAP_FAILED && i < nvmas; i += 2)
 			mprotect(p + (size_t)i * 4096, 4096, PROT_NONE);
+		if (mb) {
+			size_t size = (size_t)mb << 20, off;
+			char *q = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (q == MAP_FAILED || madvise(q, size, MADV_NOHUGEPAGE))
+				_exit(1);
+			for (off = 0; off < size; off += 4096)
+				q[off] = 1;
+		}
 		raise(SIGSTOP);
 		_exit(0);
 	}
@@ -75,7 +88,7 @@ int main(int argc, char **argv)
 	}
 	qsort(proc_ms, reps, sizeof(double), cmp_double);
 	qsort(ours_ms, reps, sizeof(double), cmp_double);
-	printf("BENCH,readcost,%s,%d,%d,%ld,%.3f,%.3f%s\n", file, nvmas, reps, pbytes,
+	printf("BENCH,readcost,%s,%d,%ld,%d,%ld,%.3f,%.3f%s\n", file, nvmas, mb, reps, pbytes,
 	       proc_ms[reps / 2], ours_ms[reps / 2], pbytes == obytes ? "" : ",SIZE_MISMATCH");
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);

@@ -10,13 +10,14 @@ import statistics
 import sys
 from pathlib import Path
 
-ARMS = ["none", "proc_maps", "ours_maps", "ours_mmap", "proc_rollup"]
+ARMS = ["none", "proc_maps", "ours_maps", "ours_mmap", "proc_rollup", "ours_rollup"]
 ARM_TEXT = {
     "none": "no reader (floor)",
     "proc_maps": "/proc/PID/maps (7.3: per-VMA locks in C)",
     "ours_maps": "our maps (per-VMA locks)",
     "ours_mmap": "our maps, lock_mode=1 (mmap_read_lock per chunk)",
     "proc_rollup": "/proc/PID/smaps_rollup (7.3: mmap_read_lock)",
+    "ours_rollup": "our smaps_rollup (per-VMA locks)",
 }
 
 
@@ -44,14 +45,15 @@ def main():
             scanners.append(dict(arm=f[2], run=int(f[3]), scans=int(f[4]),
                                  scans_per_s=float(f[5]), bytes_per_scan=float(f[6]),
                                  errors=int(f[7])))
-        elif f[1] == "readcost" and len(f) >= 8:
-            readcost.append(dict(file=f[2], vmas=int(f[3]), reps=int(f[4]), bytes=int(f[5]),
-                                 proc_ms=float(f[6]), ours_ms=float(f[7]),
-                                 same_size=len(f) == 8))
-        elif f[1] == "armstats" and len(f) == 6:
+        elif f[1] == "readcost" and len(f) >= 9:
+            readcost.append(dict(file=f[2], vmas=int(f[3]), touched_mb=int(f[4]),
+                                 reps=int(f[5]), bytes=int(f[6]), proc_ms=float(f[7]),
+                                 ours_ms=float(f[8]), same_size=len(f) == 9))
+        elif f[1] == "armstats" and len(f) == 7:
+            arm_stats = stats.setdefault(f[2], {})
             for key, value in zip(("vma_locked_rcu", "mmap_lock_fallbacks", "gap_retries"),
-                                  f[3:]):
-                stats[key] = stats.get(key, 0) + int(value)
+                                  f[4:]):
+                arm_stats[key] = arm_stats.get(key, 0) + int(value)
         elif f[1] == "settings":
             settings = ", ".join(f[2:])
 
@@ -94,8 +96,8 @@ def main():
                   if reader else
                   f"| {ARM_TEXT[arm]} | {p['runs']} | {p['mean']:.4f} | {p['p99']:.4f} "
                   f"| {p['max']:.3f} | {p['over']}/{p['runs']} | {p['ops']:.0f} | - | - | - | - |")
-    o, pm, mm, pr, no = (per[a] for a in ("ours_maps", "proc_maps", "ours_mmap",
-                                          "proc_rollup", "none"))
+    o, pm, mm, pr, orl, no = (per[a] for a in ("ours_maps", "proc_maps", "ours_mmap",
+                                               "proc_rollup", "ours_rollup", "none"))
     md += ["", "Ratios (same boot):", "",
            f"- our maps / /proc maps: median of run max {ratio(o['max'], pm['max']):.2f}x, "
            f"median of run means {ratio(o['mean'], pm['mean']):.2f}x, "
@@ -105,21 +107,27 @@ def main():
            f"- mmap_lock baseline / our maps: median of run max {ratio(mm['max'], o['max']):.2f}x, "
            f"median of run p99 {ratio(mm['p99'], o['p99']):.2f}x, "
            f"median of run means {ratio(mm['mean'], o['mean']):.2f}x",
-           f"- /proc smaps_rollup / no reader: median of run means {ratio(pr['mean'], no['mean']):.2f}x "
-           "(our smaps_rollup arm comes with the smaps work)"]
+           f"- /proc smaps_rollup / our smaps_rollup: median of run means "
+           f"{ratio(pr['mean'], orl['mean']):.2f}x, median of run p99 {ratio(pr['p99'], orl['p99']):.2f}x, "
+           f"median of run max {ratio(pr['max'], orl['max']):.2f}x; "
+           f"scanner throughput ours / /proc {ratio(orl['mbps'], pr['mbps']):.2f}x in bytes/s",
+           f"- against no reader, median of run means: /proc smaps_rollup "
+           f"{ratio(pr['mean'], no['mean']):.2f}x, our smaps_rollup {ratio(orl['mean'], no['mean']):.2f}x"]
     if readcost:
         md += ["", "Reader cost (target stopped, whole file, median of the reps):", "",
-               "| file | VMAs | bytes | /proc (ms) | ours (ms) | ours / proc |",
-               "| --- | --- | --- | --- | --- | --- |"]
+               "| file | VMAs | touched MiB (4 KiB pages) | bytes | /proc (ms) | ours (ms) "
+               "| ours / proc |",
+               "| --- | --- | --- | --- | --- | --- | --- |"]
         for r in readcost:
-            md.append(f"| {r['file']} | {r['vmas']} | {r['bytes']} | {r['proc_ms']:.2f} "
+            md.append(f"| {r['file']} | {r['vmas']} | {r['touched_mb']} | {r['bytes']} "
+                      f"| {r['proc_ms']:.2f} "
                       f"| {r['ours_ms']:.2f} | {ratio(r['ours_ms'], r['proc_ms']):.2f}x"
                       f"{'' if r['same_size'] else ' (SIZE MISMATCH)'} |")
-    if stats:
-        locked = stats.get("vma_locked_rcu", 0) + stats.get("mmap_lock_fallbacks", 0)
-        md += ["", "Module counters during the our-maps arms (all runs): " +
-               ", ".join(f"{k} {v}" for k, v in stats.items()) +
-               f" (fallback share {100 * ratio(stats.get('mmap_lock_fallbacks', 0), locked):.2f} %)"]
+    for arm, arm_stats in stats.items():
+        locked = arm_stats.get("vma_locked_rcu", 0) + arm_stats.get("mmap_lock_fallbacks", 0)
+        md += ["", f"Module counters during the {ARM_TEXT[arm]} arms (all runs): " +
+               ", ".join(f"{k} {v}" for k, v in arm_stats.items()) +
+               f" (fallback share {100 * ratio(arm_stats.get('mmap_lock_fallbacks', 0), locked):.2f} %)"]
     (out / "table.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 

@@ -125,8 +125,7 @@ struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task)
  * Exported only by kernel/patches/0001-mm-export-smaps-walk-pieces.patch.
  * Referenced weakly, so that the module still loads (and serves maps) on a
  * kernel without the patch: there they resolve to NULL, and
- * rust_procmaps_smaps_exports() / rust_procmaps_have_lock_next_vma() say so
- * before anything calls them.
+ * rust_procmaps_smaps_exports() says so before anything calls them.
  */
 #pragma weak walk_page_range_vma
 #pragma weak vm_normal_page
@@ -138,7 +137,6 @@ struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task)
 #pragma weak shmem_swap_usage
 #pragma weak shmem_partial_swap_usage
 #pragma weak vma_mmu_pagesize
-#pragma weak lock_next_vma
 #pragma weak transparent_hugepage_flags
 #pragma weak huge_anon_orders_always
 #pragma weak huge_anon_orders_madvise
@@ -153,23 +151,6 @@ bool rust_procmaps_smaps_exports(void)
 	       vma_mmu_pagesize && &transparent_hugepage_flags &&
 	       &huge_anon_orders_always && &huge_anon_orders_madvise &&
 	       &huge_anon_orders_inherit;
-}
-
-bool rust_procmaps_have_lock_next_vma(void)
-{
-	return lock_next_vma;
-}
-
-struct vm_area_struct *rust_procmaps_lock_next_vma(struct mm_struct *mm,
-						   unsigned long from)
-{
-	struct vm_area_struct *vma;
-	VMA_ITERATOR(vmi, mm, from);
-
-	rcu_read_lock();
-	vma = lock_next_vma(mm, &vmi, from);
-	rcu_read_unlock();
-	return vma;
 }
 
 bool rust_procmaps_mmap_lock_is_contended(struct mm_struct *mm)

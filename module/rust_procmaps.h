@@ -66,11 +66,6 @@ struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task);
  */
 /* All exports smaps needs resolved. */
 bool rust_procmaps_smaps_exports(void);
-/* lock_next_vma() resolved. */
-bool rust_procmaps_have_lock_next_vma(void);
-/* mm_lock.rs: lock_next_vma() from @from with a fresh iterator, under RCU. */
-struct vm_area_struct *rust_procmaps_lock_next_vma(struct mm_struct *mm,
-						   unsigned long from);
 /* smaps_file.rs: mmap_lock_is_contended(). */
 bool rust_procmaps_mmap_lock_is_contended(struct mm_struct *mm);
 

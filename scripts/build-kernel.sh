@@ -40,7 +40,12 @@ if [ ! -f "$ROOT$src/Makefile" ] || [ "$(cat "$ROOT$src/.rust_procmaps-pkg" 2>/d
 	for p in "$REPO"/kernel/patches/*.patch; do
 		log "applying $(basename "$p")"
 		(cd "$ROOT$src" && git apply -p1 "$p") || die "$(basename "$p") does not apply"
+		sed -n 's|^+++ b/||p' "$p" >>"$ROOT/build/.rust_procmaps-patched"
 	done
+	# Every file any patch ever touched is rebuilt: one that a patch no
+	# longer changes has the archive's old time again, older than its object.
+	sort -u -o "$ROOT/build/.rust_procmaps-patched" "$ROOT/build/.rust_procmaps-patched"
+	(cd "$ROOT$src" && xargs -r touch <"$ROOT/build/.rust_procmaps-patched")
 	echo "$tree" >"$ROOT$src/.rust_procmaps-pkg"
 fi
 

@@ -18,4 +18,12 @@ if grep -q 'warning' "$ROOT$out/build.log"; then
 	cat "$ROOT$out/build.log" >&2
 	die "the module build has warnings"
 fi
+# The exports of kernel/patches/ must be weak references: then the module
+# still loads on a kernel without the patch (the loader leaves unresolved weak
+# symbols NULL, and the module checks them before use).
+for sym in $(sed -n 's/^+EXPORT_SYMBOL_GPL(\(.*\));$/\1/p' "$REPO"/kernel/patches/*.patch); do
+	if in_root nm "$out/rust_procmaps.ko" | grep -qx " *U $sym"; then
+		die "rust_procmaps.ko references $sym strongly: it would not load without kernel/patches/"
+	fi
+done
 echo "$ROOT$out/rust_procmaps.ko"

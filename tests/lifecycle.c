@@ -164,17 +164,43 @@ TEST(reaped_while_open)
 	close(fd);
 }
 
+/* The same for smaps and smaps_rollup, opened before the process dies. */
+TEST(smaps_reaped_while_open)
+{
+	char smaps[128], rollup[128], buf[4096];
+	int fds, fdr, status;
+	pid_t pid = spawn_sleeper();
+
+	ours_path(smaps, sizeof(smaps), pid, "smaps");
+	ours_path(rollup, sizeof(rollup), pid, "smaps_rollup");
+	ASSERT_LE(0, wait_path(rollup, 1, 2000));
+	fds = open(smaps, O_RDONLY);
+	fdr = open(rollup, O_RDONLY);
+	ASSERT_LE(0, fds);
+	ASSERT_LE(0, fdr);
+	ASSERT_GT(read(fds, buf, 100), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ASSERT_LE(0, wait_path(rollup, 0, 2000));
+	EXPECT_EQ(-1, read(fds, buf, sizeof(buf)));
+	EXPECT_EQ(-1, read(fdr, buf, sizeof(buf)));
+	close(fds);
+	close(fdr);
+}
+
 static volatile int stop;
 
 
 static void *busy_reader(void *arg)
 {
+	static const char *const files[] = { "maps", "smaps", "smaps_rollup" };
 	char path[128];
 	struct buf b;
+	int i = 0;
 
 	(void)arg;
-	ours_path(path, sizeof(path), 1, "maps");
 	while (!stop) {
+		ours_path(path, sizeof(path), 1, files[i++ % 3]);
 		if (!read_all(path, 64, &b))
 			buf_free(&b);
 	}

@@ -3,11 +3,12 @@
  * Differential tests: our smaps and smaps_rollup must equal /proc's, value
  * for value and byte for byte.
  *
- * A child builds memory that makes every smaps field non-zero (anonymous
- * touched and untouched, clean and dirty file pages, COW pages shared with a
- * grandchild, a THP, mlock, MADV_FREE, KSM-merged pages, private and shared
- * hugetlb pages, swapped-out private, shared and shmem pages on zram), stops
- * itself, and both files are compared. /proc is read before and after ours:
+ * A child builds memory that makes every smaps field non-zero but
+ * FilePmdMapped (anonymous touched and untouched, clean and dirty file pages,
+ * COW pages shared with a grandchild, an anonymous and a shmem THP, mlock,
+ * MADV_FREE, KSM-merged pages, private and shared hugetlb pages, swapped-out
+ * private, shared and shmem pages on zram), stops itself, and both files are
+ * compared. /proc is read before and after ours:
  * if the two /proc reads differ (reclaim or ksmd moved a page meanwhile), the
  * comparison is repeated; if they agree, ours must agree too.
  */
@@ -261,6 +262,16 @@ static int make_every_field(void)
 	madvise(thp, 2 * MB, MADV_HUGEPAGE);
 	touch(thp, 2 * MB, 3);
 
+	/* A PMD-mapped shmem THP (ShmemPmdMapped): shared anonymous memory, huge for once. */
+	if (write_str("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "always"))
+		return 32;
+	thp = map_anon(4 * MB, MAP_SHARED);
+	if (!thp)
+		return 33;
+	thp = (char *)(((unsigned long)thp + 2 * MB - 1) & ~(2 * MB - 1));
+	touch(thp, 2 * MB, 10);
+	write_str("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "never");
+
 	/* MADV_FREE (LazyFree). */
 	p = map_anon(16 * 4096, MAP_PRIVATE);
 	if (!p)
@@ -340,7 +351,7 @@ TEST(every_field)
 		"Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem",
 		"Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
 		"Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
-		"Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked",
+		"ShmemPmdMapped", "Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked",
 	};
 	long long walks = stat_get("smaps_walks_vma_locked");
 	pid_t pid = spawn_stopped(make_every_field);

@@ -4,11 +4,13 @@
  * (mmap, munmap, mprotect, mremap, madvise DONTNEED/FREE/PAGEOUT, threads,
  * fork+exit, exec) and are killed and restarted, while reader threads and
  * reader processes read their maps every way a user can: whole files in
- * random chunk sizes, pread at random offsets, seeking back and forth.
+ * random chunk sizes, pread at random offsets, seeking back and forth; and
+ * their smaps (random chunk sizes) and smaps_rollup whole.
  *
- * Every whole read is checked: lines well formed and never going backwards;
+ * Every whole read of maps is checked: lines well formed and never going backwards;
  * for a target that was alive during the whole read, its two anchor VMAs
- * are present. Errors are allowed only for a target that went away.
+ * are present. smaps reads must end in a newline, smaps_rollup must have its
+ * header. Errors are allowed only for a target that went away.
  * STRESS_SECS sets the duration (default 20). A table of what ran is printed.
  */
 #define _GNU_SOURCE
@@ -33,7 +35,7 @@ struct shared {
 	volatile int stop;
 	volatile pid_t pids[TARGETS];
 	volatile unsigned long anchor_lo[TARGETS], anchor_hi[TARGETS];
-	long reads, preads, seeks, bytes, lines, errors_gone;
+	long reads, preads, seeks, smaps_reads, bytes, lines, errors_gone;
 	long mutations, forks, execs, threads, restarts;
 	long violations;
 	char first_violation[256];
@@ -247,14 +249,31 @@ static void read_once(unsigned int *seed)
 	pid_t pid = sh->pids[slot];
 	unsigned long lo = sh->anchor_lo[slot], hi = sh->anchor_hi[slot];
 	char path[128], buf[4096];
-	int mode = rand_r(seed) % 4, fd, i;
+	int mode = rand_r(seed) % 6, fd, i;
 	struct buf b;
 	int err;
 
 	if (pid <= 0)
 		return;
-	ours_path(path, sizeof(path), pid, "maps");
+	ours_path(path, sizeof(path), pid, mode < 4 ? "maps" : mode == 4 ? "smaps_rollup" : "smaps");
 	switch (mode) {
+	case 4: /* smaps_rollup, or smaps in random chunks: page walks amid the chaos */
+	case 5:
+		err = read_all(path, mode == 4 ? 4096 : 1 + rand_r(seed) % 65536, &b);
+		if (err) {
+			if (target_gone(slot, pid))
+				__atomic_fetch_add(&sh->errors_gone, 1, __ATOMIC_RELAXED);
+			else
+				violation("%s: read of a live target failed (%ld)%ld", path, err, 0);
+			return;
+		}
+		if (b.len && (b.data[b.len - 1] != '\n' ||
+			      (mode == 4 && !strstr(b.data, "[rollup]\n"))))
+			violation("%s: malformed (%ld bytes)%ld", path, b.len, 0);
+		__atomic_fetch_add(&sh->bytes, b.len, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&sh->smaps_reads, 1, __ATOMIC_RELAXED);
+		buf_free(&b);
+		return;
 	case 0: /* whole file, random chunk size */
 		err = read_all(path, 1 + rand_r(seed) % 65536, &b);
 		if (err) {
@@ -385,13 +404,14 @@ TEST_F_TIMEOUT(stress, readers_x_mutators, 3600)
 
 	printf("# stress results (%.0f s, %d targets, %d reader threads + %d reader processes)\n",
 	       secs, TARGETS, READER_THREADS, READER_PROCS);
-	printf("# | whole reads | preads | seek reads | bytes | lines | mutations | forks | execs | threads | target restarts | errors (target gone) | violations |\n");
-	printf("# | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld |\n",
-	       sh->reads, sh->preads, sh->seeks, sh->bytes, sh->lines, sh->mutations,
+	printf("# | whole reads | preads | seek reads | smaps/rollup reads | bytes | lines | mutations | forks | execs | threads | target restarts | errors (target gone) | violations |\n");
+	printf("# | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld |\n",
+	       sh->reads, sh->preads, sh->seeks, sh->smaps_reads, sh->bytes, sh->lines, sh->mutations,
 	       sh->forks, sh->execs, sh->threads, sh->restarts, sh->errors_gone, sh->violations);
 	if (sh->violations)
 		TH_LOG("first violation: %s", sh->first_violation);
 	EXPECT_GT(sh->reads, 10);
+	EXPECT_GT(sh->smaps_reads, 10);
 	EXPECT_GT(sh->mutations, 1000);
 	EXPECT_EQ(0, sh->violations);
 }
