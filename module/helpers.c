@@ -284,24 +284,13 @@ pte_t rust_procmaps_ptep_get(pte_t *pte)
 	return ptep_get(pte);
 }
 
-bool rust_procmaps_pte_present(pte_t pte)
+/* The pte_*() tests smaps reads: RUST_PROCMAPS_PTE_* bits. */
+unsigned int rust_procmaps_pte_bits(pte_t pte)
 {
-	return pte_present(pte);
-}
-
-bool rust_procmaps_pte_none(pte_t pte)
-{
-	return pte_none(pte);
-}
-
-bool rust_procmaps_pte_young(pte_t pte)
-{
-	return pte_young(pte);
-}
-
-bool rust_procmaps_pte_dirty(pte_t pte)
-{
-	return pte_dirty(pte);
+	return (pte_present(pte) ? RUST_PROCMAPS_PTE_PRESENT : 0) |
+	       (pte_none(pte) ? RUST_PROCMAPS_PTE_NONE : 0) |
+	       (pte_young(pte) ? RUST_PROCMAPS_PTE_YOUNG : 0) |
+	       (pte_dirty(pte) ? RUST_PROCMAPS_PTE_DIRTY : 0);
 }
 
 struct page *rust_procmaps_vm_normal_page(struct vm_area_struct *vma,
@@ -350,21 +339,24 @@ unsigned long rust_procmaps_compound_nr(struct page *page)
 	return compound_nr(page);
 }
 
-/* Which of the folio tests smaps uses hold: RUST_PROCMAPS_FOLIO_* bits. */
-unsigned int rust_procmaps_folio_tests(struct folio *folio)
+/*
+ * page_folio(@page) into *@folio, and which of the folio tests smaps uses
+ * hold: RUST_PROCMAPS_FOLIO_* bits.
+ */
+unsigned int rust_procmaps_page_folio_tests(struct page *page,
+					    struct folio **folio)
 {
-	return (folio_test_anon(folio) ? RUST_PROCMAPS_FOLIO_ANON : 0) |
-	       (folio_test_swapbacked(folio) ? RUST_PROCMAPS_FOLIO_SWAPBACKED : 0) |
-	       (folio_test_ksm(folio) ? RUST_PROCMAPS_FOLIO_KSM : 0) |
-	       (folio_test_young(folio) ? RUST_PROCMAPS_FOLIO_YOUNG : 0) |
-	       (folio_test_referenced(folio) ? RUST_PROCMAPS_FOLIO_REFERENCED : 0) |
-	       (folio_test_dirty(folio) ? RUST_PROCMAPS_FOLIO_DIRTY : 0) |
-	       (folio_is_zone_device(folio) ? RUST_PROCMAPS_FOLIO_ZONE_DEVICE : 0);
-}
+	struct folio *f = page_folio(page);
 
-int rust_procmaps_folio_ref_count(struct folio *folio)
-{
-	return folio_ref_count(folio);
+	*folio = f;
+	return (folio_test_anon(f) ? RUST_PROCMAPS_FOLIO_ANON : 0) |
+	       (folio_test_swapbacked(f) ? RUST_PROCMAPS_FOLIO_SWAPBACKED : 0) |
+	       (folio_test_ksm(f) ? RUST_PROCMAPS_FOLIO_KSM : 0) |
+	       (folio_test_young(f) ? RUST_PROCMAPS_FOLIO_YOUNG : 0) |
+	       (folio_test_referenced(f) ? RUST_PROCMAPS_FOLIO_REFERENCED : 0) |
+	       (folio_test_dirty(f) ? RUST_PROCMAPS_FOLIO_DIRTY : 0) |
+	       (folio_is_zone_device(f) ? RUST_PROCMAPS_FOLIO_ZONE_DEVICE : 0) |
+	       (folio_ref_count(f) == 1 ? RUST_PROCMAPS_FOLIO_REF_ONE : 0);
 }
 
 /*

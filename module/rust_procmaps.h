@@ -104,10 +104,11 @@ pte_t *rust_procmaps_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
 					 unsigned long addr, spinlock_t **ptl);
 void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl);
 pte_t rust_procmaps_ptep_get(pte_t *pte);
-bool rust_procmaps_pte_present(pte_t pte);
-bool rust_procmaps_pte_none(pte_t pte);
-bool rust_procmaps_pte_young(pte_t pte);
-bool rust_procmaps_pte_dirty(pte_t pte);
+#define RUST_PROCMAPS_PTE_PRESENT	(1U << 0)
+#define RUST_PROCMAPS_PTE_NONE		(1U << 1)
+#define RUST_PROCMAPS_PTE_YOUNG		(1U << 2)
+#define RUST_PROCMAPS_PTE_DIRTY		(1U << 3)
+unsigned int rust_procmaps_pte_bits(pte_t pte);
 struct page *rust_procmaps_pte_page(pte_t pte);
 struct page *rust_procmaps_vm_normal_page(struct vm_area_struct *vma,
 					  unsigned long addr, pte_t pte);
@@ -125,10 +126,11 @@ int rust_procmaps_swp_swapcount(softleaf_t entry);
 #define RUST_PROCMAPS_FOLIO_REFERENCED	(1U << 4)
 #define RUST_PROCMAPS_FOLIO_DIRTY	(1U << 5)
 #define RUST_PROCMAPS_FOLIO_ZONE_DEVICE	(1U << 6)
+#define RUST_PROCMAPS_FOLIO_REF_ONE	(1U << 7)
 struct folio *rust_procmaps_page_folio(struct page *page);
 unsigned long rust_procmaps_compound_nr(struct page *page);
-unsigned int rust_procmaps_folio_tests(struct folio *folio);
-int rust_procmaps_folio_ref_count(struct folio *folio);
+unsigned int rust_procmaps_page_folio_tests(struct page *page,
+					    struct folio **folio);
 int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
 					      struct page *page);
 bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio);

@@ -34,7 +34,9 @@ pub(crate) struct MmWalk {
     _opaque: [u8; 0],
 }
 
-// The `RUST_PROCMAPS_FOLIO_*` bits of rust_procmaps.h.
+// The `RUST_PROCMAPS_FOLIO_*` bits of rust_procmaps.h. The per-page inlines are asked in
+// groups (one call for a PTE's bits, one for a page's folio) because every call from Rust to
+// a C shim is a real call: one per inline made walks of large processes markedly slower.
 const FOLIO_ANON: u32 = 1 << 0;
 const FOLIO_SWAPBACKED: u32 = 1 << 1;
 const FOLIO_KSM: u32 = 1 << 2;
@@ -42,6 +44,13 @@ const FOLIO_YOUNG: u32 = 1 << 3;
 const FOLIO_REFERENCED: u32 = 1 << 4;
 const FOLIO_DIRTY: u32 = 1 << 5;
 const FOLIO_ZONE_DEVICE: u32 = 1 << 6;
+const FOLIO_REF_ONE: u32 = 1 << 7;
+
+// The `RUST_PROCMAPS_PTE_*` bits of rust_procmaps.h.
+const PTE_PRESENT: u32 = 1 << 0;
+const PTE_NONE: u32 = 1 << 1;
+const PTE_YOUNG: u32 = 1 << 2;
+const PTE_DIRTY: u32 = 1 << 3;
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
 #[expect(
@@ -88,10 +97,7 @@ extern "C" {
     ) -> *mut bindings::pte_t;
     fn rust_procmaps_pte_unmap_unlock(pte: *mut bindings::pte_t, ptl: *mut bindings::spinlock_t);
     fn rust_procmaps_ptep_get(pte: *mut bindings::pte_t) -> bindings::pte_t;
-    fn rust_procmaps_pte_present(pte: bindings::pte_t) -> bool;
-    fn rust_procmaps_pte_none(pte: bindings::pte_t) -> bool;
-    fn rust_procmaps_pte_young(pte: bindings::pte_t) -> bool;
-    fn rust_procmaps_pte_dirty(pte: bindings::pte_t) -> bool;
+    fn rust_procmaps_pte_bits(pte: bindings::pte_t) -> u32;
     fn rust_procmaps_pte_page(pte: bindings::pte_t) -> *mut bindings::page;
     fn rust_procmaps_vm_normal_page(
         vma: *mut bindings::vm_area_struct,
@@ -106,8 +112,10 @@ extern "C" {
     fn rust_procmaps_swp_swapcount(entry: bindings::softleaf_t) -> c_int;
     fn rust_procmaps_page_folio(page: *mut bindings::page) -> *mut bindings::folio;
     fn rust_procmaps_compound_nr(page: *mut bindings::page) -> usize;
-    fn rust_procmaps_folio_tests(folio: *mut bindings::folio) -> u32;
-    fn rust_procmaps_folio_ref_count(folio: *mut bindings::folio) -> c_int;
+    fn rust_procmaps_page_folio_tests(
+        page: *mut bindings::page,
+        folio: *mut *mut bindings::folio,
+    ) -> u32;
     fn rust_procmaps_folio_precise_page_mapcount(
         folio: *mut bindings::folio,
         page: *mut bindings::page,
@@ -281,11 +289,12 @@ unsafe fn account(
     dirty: bool,
     present: bool,
 ) {
+    let mut folio = core::ptr::null_mut();
     // SAFETY: The page is mapped and the page-table lock pins the mapping, so the page and
     // its folio stay valid while we read their counters (racy reads, as in `/proc`).
-    let (folio, nr) = unsafe {
+    let (tests, nr) = unsafe {
         (
-            rust_procmaps_page_folio(page),
+            rust_procmaps_page_folio_tests(page, &mut folio),
             if compound {
                 rust_procmaps_compound_nr(page)
             } else {
@@ -293,8 +302,6 @@ unsafe fn account(
             },
         )
     };
-    // SAFETY: As above.
-    let tests = unsafe { rust_procmaps_folio_tests(folio) };
     let size = nr as u64 * PAGE_SIZE;
     let locked = walk.locked;
     let mss = &mut *walk.mss;
@@ -315,8 +322,7 @@ unsafe fn account(
 
     // A present entry with refcount 1 is mapped exactly once; non-present entries count as
     // "maybe shared, not sure how often" (their mapcount must not be read).
-    // SAFETY: As above.
-    if unsafe { rust_procmaps_folio_ref_count(folio) } == 1 || !present {
+    if tests & FOLIO_REF_ONE != 0 || !present {
         accumulate(mss, tests, size, size << PSS_SHIFT, dirty, locked, present);
         return;
     }
@@ -388,12 +394,13 @@ unsafe fn pte_entry(walk: *mut MmWalk, vma: *mut bindings::vm_area_struct, pte: 
     // SAFETY: Reading a PTE value, and looking its page up in the VMA we hold, are what these
     // helpers do; the page-table lock keeps the entry from changing.
     unsafe {
-        if rust_procmaps_pte_present(ptent) {
+        let bits = rust_procmaps_pte_bits(ptent);
+        if bits & PTE_PRESENT != 0 {
             page = rust_procmaps_vm_normal_page(vma, addr, ptent);
-            young = rust_procmaps_pte_young(ptent);
-            dirty = rust_procmaps_pte_dirty(ptent);
+            young = bits & PTE_YOUNG != 0;
+            dirty = bits & PTE_DIRTY != 0;
             present = true;
-        } else if rust_procmaps_pte_none(ptent) {
+        } else if bits & PTE_NONE != 0 {
             if rust_procmaps_walk_has_pte_hole(walk) {
                 shmem_hole(walk, addr, addr + PAGE_SIZE as usize);
             }
@@ -449,11 +456,12 @@ unsafe fn pmd_entry(walk: *mut MmWalk, vma: *mut bindings::vm_area_struct, pmd: 
     if page.is_null() || page as usize >= (-(bindings::MAX_ERRNO as isize)) as usize {
         return;
     }
+    let mut folio = core::ptr::null_mut();
     // SAFETY: `page` is mapped by the locked PMD; `walk` per the function's requirement.
     let (walk, tests, hpage) = unsafe {
         (
             walk_state(walk),
-            rust_procmaps_folio_tests(rust_procmaps_page_folio(page)),
+            rust_procmaps_page_folio_tests(page, &mut folio),
             rust_procmaps_hpage_pmd_size() as u64,
         )
     };
@@ -544,7 +552,7 @@ unsafe extern "C" fn rust_procmaps_smaps_hugetlb_entry(
         let ptent = rust_procmaps_huge_ptep_get((*vma).vm_mm, addr, pte);
         let mut folio = core::ptr::null_mut();
         let mut present = false;
-        if rust_procmaps_pte_present(ptent) {
+        if rust_procmaps_pte_bits(ptent) & PTE_PRESENT != 0 {
             folio = rust_procmaps_page_folio(rust_procmaps_pte_page(ptent));
             present = true;
         } else {

@@ -51,7 +51,7 @@ pub(crate) struct Stats {
     pub(crate) smaps_walks_vma_locked: Counter,
     /// VMAs walked for `smaps`/`smaps_rollup` under `mmap_read_lock` (`lock_mode=1`).
     pub(crate) smaps_walks_mmap_locked: Counter,
-    /// `smaps_rollup` reads (`lock_mode=1`) that let a waiting writer take `mmap_lock`.
+    /// Times a `smaps_rollup` read (`lock_mode=1`) dropped `mmap_lock` for a waiting writer.
     pub(crate) rollup_lock_drops: Counter,
     /// Chunks that ended with an error (killed while waiting, task gone, ...).
     pub(crate) errors: Counter,
