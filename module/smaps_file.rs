@@ -28,7 +28,7 @@ use crate::{
     mm_lock::{self, MmapLocked},
     smaps_walk::{self, MemSizeStats, WalkLock, PSS_SHIFT},
     stats::STATS,
-    vma_format::{self, LineBuf},
+    vma_format::{self, Line, LineBuf},
 };
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
@@ -160,8 +160,11 @@ const VM_FLAG_NAMES: [&str; 64] = {
     t
 };
 
+/// The longest `VmFlags:` line: the label, three bytes per bit, the newline.
+type VmFlagsLine = Line<{ 9 + 3 * 64 + 1 }>;
+
 /// `show_smap_vma_flags()`.
-fn vm_flags(line: &mut LineBuf, flags: usize) {
+fn vm_flags(line: &mut VmFlagsLine, flags: usize) {
     line.bytes(b"VmFlags: ");
     for (bit, name) in VM_FLAG_NAMES.iter().enumerate() {
         if !name.is_empty() && flags & (1 << bit) != 0 {
@@ -202,7 +205,7 @@ pub(crate) unsafe extern "C" fn smaps_show(m: *mut bindings::seq_file, v: *mut c
             rust_procmaps_vma_pkey(raw),
         )
     };
-    let mut flags = LineBuf::new();
+    let mut flags = VmFlagsLine::new();
     vm_flags(&mut flags, vma.flags());
     // SAFETY: `m` is the seq_file being filled; the VMA is stable.
     unsafe {

@@ -48,17 +48,21 @@ const MINOR_BITS: u32 = 20;
 /// A line built on the stack and written to the seq_file at once: `seq_print!` goes through
 /// `core::fmt` per field, which made whole reads several times slower than `/proc`.
 ///
-/// Large enough for a `maps` header (16 + 1 + 16 + 5 + 16 + 1 + 8 + 1 + 8 + 1 + 20 + 1 bytes)
-/// and for `VmFlags:` with every bit set; bytes beyond it are dropped.
-pub(crate) struct LineBuf {
-    buf: [u8; 256],
+/// `N` bytes, bytes beyond are dropped. [`LineBuf`] holds a `maps` header (at most 96 bytes:
+/// 16 + 1 + 16 + 5 + 16 + 1 + 8 + 1 + 8 + 1 + 20 + 1) or an smaps counter line; it is kept
+/// small because it is filled with zeros for every line.
+pub(crate) struct Line<const N: usize> {
+    buf: [u8; N],
     len: usize,
 }
 
-impl LineBuf {
+/// The usual line.
+pub(crate) type LineBuf = Line<128>;
+
+impl<const N: usize> Line<N> {
     pub(crate) fn new() -> Self {
         Self {
-            buf: [0; 256],
+            buf: [0; N],
             len: 0,
         }
     }

@@ -16,6 +16,8 @@ in_root make -s -C "$obj" LLVM=1 CLIPPY=1 M="$REPO/module" MO="$out" CONFIG_RUST
 	>"$ROOT$out/build.log" 2>&1 || { cat "$ROOT$out/build.log"; die "module build failed"; }
 if grep -q 'warning' "$ROOT$out/build.log"; then
 	cat "$ROOT$out/build.log" >&2
+	# The objects are up to date now: make a rerun compile (and warn) again.
+	rm -f "$ROOT$out"/*.o "$ROOT$out"/*.ko
 	die "the module build has warnings"
 fi
 # The exports of kernel/patches/ must be weak references: then the module
