@@ -18,18 +18,6 @@
 #define FAULT_DIR "/sys/kernel/debug/"
 #define BUF_SIZE (1 << 20)
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 static int configure(const char *attr, const char *probability)
 {
 	char path[128];

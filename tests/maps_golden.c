@@ -7,7 +7,6 @@
  * compared. Then every process in the guest is compared the same way.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <linux/io_uring.h>
 #include <signal.h>
 #include <sys/ipc.h>
@@ -240,40 +239,20 @@ TEST_F_TIMEOUT(big, many_vmas, 300)
 	kill_and_reap(pid);
 }
 
+static void compare_one(int pid, void *arg)
+{
+	struct __test_metadata *_metadata = arg;
+
+	EXPECT_EQ(0, compare_maps(_metadata, pid));
+}
+
 /* Every process of the guest, kernel threads (empty files) included. */
 TEST(all_processes)
 {
-	struct dirent *de;
-	DIR *proc = opendir("/proc");
-	int compared = 0, self = getpid();
+	int compared = for_each_process_stopped("maps", compare_one, _metadata);
 
-	ASSERT_NE(NULL, proc);
-	while ((de = readdir(proc))) {
-		int pid = atoi(de->d_name), stop;
-		char path[128];
-
-		if (pid <= 0 || pid == self)
-			continue;
-		ours_path(path, sizeof(path), pid, "maps");
-		if (access(path, F_OK))
-			continue; /* exited meanwhile */
-		stop = pid != 1 && !kill(pid, SIGSTOP);
-		usleep(10 * 1000);
-		EXPECT_EQ(0, compare_maps(_metadata, pid));
-		if (stop)
-			kill(pid, SIGCONT);
-		compared++;
-	}
-	closedir(proc);
 	EXPECT_GT(compared, 10);
 	TH_LOG("compared %d processes", compared);
-}
-
-static int reload_module(const char *params)
-{
-	int err = module_unload();
-
-	return err ? err : module_load(params);
 }
 
 /* lock_mode=1 (mmap_read_lock per chunk, the benchmark's baseline) prints the same bytes. */

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the rust_procmaps tests: reading whole files in chunks of
- * a given size, the debugfs paths, the module's stats counters, stopped
- * target processes, loading and unloading the module.
+ * a given size, writing settings, the debugfs paths, the module's stats
+ * counters, stopped target processes, loading and unloading the module.
  */
 #ifndef PROCMAPS_UTIL_H
 #define PROCMAPS_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -157,6 +158,39 @@ static inline pid_t spawn_stopped(int (*setup)(void))
 	return pid;
 }
 
+/*
+ * Call @fn(pid, arg) for every process of the guest that has our @file, but
+ * us, each stopped with SIGSTOP meanwhile (except PID 1, which cannot be).
+ * Returns the number of calls.
+ */
+static inline int for_each_process_stopped(const char *file, void (*fn)(int pid, void *arg),
+					   void *arg)
+{
+	DIR *proc = opendir("/proc");
+	int calls = 0, self = getpid();
+	struct dirent *de;
+
+	while (proc && (de = readdir(proc))) {
+		int pid = atoi(de->d_name), stop;
+		char path[128];
+
+		if (pid <= 0 || pid == self)
+			continue;
+		ours_path(path, sizeof(path), pid, file);
+		if (access(path, F_OK))
+			continue; /* exited meanwhile */
+		stop = pid != 1 && !kill(pid, SIGSTOP);
+		usleep(10 * 1000);
+		fn(pid, arg);
+		if (stop)
+			kill(pid, SIGCONT);
+		calls++;
+	}
+	if (proc)
+		closedir(proc);
+	return calls;
+}
+
 static inline void kill_and_reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
@@ -180,6 +214,27 @@ static inline int module_load(const char *params)
 static inline int module_unload(void)
 {
 	return syscall(SYS_delete_module, "rust_procmaps", O_NONBLOCK) ? -errno : 0;
+}
+
+/* Unload, then load with @params: 0 or -errno. */
+static inline int reload_module(const char *params)
+{
+	int err = module_unload();
+
+	return err ? err : module_load(params);
+}
+
+/* Write @val to the (sysfs, debugfs, proc) file @path: 0 or -errno. */
+static inline int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
 }
 
 #endif /* PROCMAPS_UTIL_H */

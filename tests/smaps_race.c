@@ -297,13 +297,6 @@ TEST_F_TIMEOUT(race, per_vma, 120)
 	       stat_get("mmap_lock_fallbacks"), stat_get("gap_retries"));
 }
 
-static int reload_module(const char *params)
-{
-	int err = module_unload();
-
-	return err ? err : module_load(params);
-}
-
 /* lock_mode=1: the same checks, and the rollup lets waiting writers in. */
 TEST_F_TIMEOUT(race, mmap_lock_mode, 120)
 {

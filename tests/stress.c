@@ -243,6 +243,23 @@ static int target_gone(int slot, pid_t pid)
 	return access(path, F_OK) != 0 || sh->anchor_lo[slot] == 0;
 }
 
+/*
+ * Read @path whole in chunks of @chunk bytes into @b: 1 on success; on failure
+ * 0, counted as expected if the target went away and as a violation if not.
+ */
+static int read_whole(const char *path, size_t chunk, int slot, pid_t pid, struct buf *b)
+{
+	int err = read_all(path, chunk, b);
+
+	if (!err)
+		return 1;
+	if (target_gone(slot, pid))
+		__atomic_fetch_add(&sh->errors_gone, 1, __ATOMIC_RELAXED);
+	else
+		violation("%s: read of a live target failed (%ld)%ld", path, err, 0);
+	return 0;
+}
+
 static void read_once(unsigned int *seed)
 {
 	int slot = rand_r(seed) % TARGETS;
@@ -251,7 +268,6 @@ static void read_once(unsigned int *seed)
 	char path[128], buf[4096];
 	int mode = rand_r(seed) % 6, fd, i;
 	struct buf b;
-	int err;
 
 	if (pid <= 0)
 		return;
@@ -259,14 +275,8 @@ static void read_once(unsigned int *seed)
 	switch (mode) {
 	case 4: /* smaps_rollup, or smaps in random chunks: page walks amid the chaos */
 	case 5:
-		err = read_all(path, mode == 4 ? 4096 : 1 + rand_r(seed) % 65536, &b);
-		if (err) {
-			if (target_gone(slot, pid))
-				__atomic_fetch_add(&sh->errors_gone, 1, __ATOMIC_RELAXED);
-			else
-				violation("%s: read of a live target failed (%ld)%ld", path, err, 0);
+		if (!read_whole(path, mode == 4 ? 4096 : 1 + rand_r(seed) % 65536, slot, pid, &b))
 			return;
-		}
 		if (b.len && (b.data[b.len - 1] != '\n' ||
 			      (mode == 4 && !strstr(b.data, "[rollup]\n"))))
 			violation("%s: malformed (%ld bytes)%ld", path, b.len, 0);
@@ -275,14 +285,8 @@ static void read_once(unsigned int *seed)
 		buf_free(&b);
 		return;
 	case 0: /* whole file, random chunk size */
-		err = read_all(path, 1 + rand_r(seed) % 65536, &b);
-		if (err) {
-			if (target_gone(slot, pid))
-				__atomic_fetch_add(&sh->errors_gone, 1, __ATOMIC_RELAXED);
-			else
-				violation("%s: read of a live target failed (%ld)%ld", path, err, 0);
+		if (!read_whole(path, 1 + rand_r(seed) % 65536, slot, pid, &b))
 			return;
-		}
 		check_whole(&b, slot, pid, lo, hi);
 		__atomic_fetch_add(&sh->bytes, b.len, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&sh->reads, 1, __ATOMIC_RELAXED);
