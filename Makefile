@@ -7,8 +7,8 @@
 #                boot it in QEMU, show our maps of PID 1 next to /proc's
 #   make check   the same, then run every test in the guest; ends with
 #                "N passed, N failed, N skipped"
-#   make bench   contention benchmark on a non-debug kernel (~4 min warm);
-#                results in results/latest/ (bench-quick: CI smoke, ~35 s warm)
+#   make bench   contention benchmark on a non-debug kernel (~5 min warm);
+#                results in results/latest/ (bench-quick: CI smoke, ~45 s warm)
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
 .PHONY: all run check bench bench-quick modules clean

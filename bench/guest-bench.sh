@@ -76,6 +76,8 @@ load 0
 for n in 1000 10000 60000; do
 	/bench/readcost $n "$REPS" maps
 done
+# VMAs separated by holes, like the victim's.
+/bench/readcost 10000 "$REPS" maps -1
 for n in 1000 10000 60000; do
 	/bench/readcost $n "$REPS" smaps_rollup
 done

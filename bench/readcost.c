@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reader cost: a child with N VMAs (alternating protections), and optionally
- * MB more MiB of touched anonymous memory (4 KiB pages, no THP), stopped;
- * time reading /proc/PID/FILE and ours whole, interleaved, REPS times each.
+ * Reader cost: a child with N VMAs (adjacent, alternating protections; or,
+ * with MB = -1, separated by one-page holes, as in the contention victim),
+ * and optionally MB more MiB of touched anonymous memory (4 KiB pages, no
+ * THP), stopped; time reading /proc/PID/FILE and ours whole, interleaved,
+ * REPS times each.
  *   readcost N REPS FILE [MB]
  * Prints BENCH,readcost,FILE,N,MB,REPS,bytes,proc_ms_median,ours_ms_median
  */
@@ -63,9 +65,16 @@ int main(int argc, char **argv)
 		char *p = mmap(NULL, (size_t)nvmas * 4096, PROT_READ,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 
-		for (i = 0; p != MAP_FAILED && i < nvmas; i += 2)
+		for (i = 0; p != MAP_FAILED && i < nvmas && mb >= 0; i += 2)
 			mprotect(p + (size_t)i * 4096, 4096, PROT_NONE);
-		if (mb) {
+		if (mb < 0) {
+			/* N one-page VMAs, each followed by a hole. */
+			p = mmap(NULL, (size_t)nvmas * 2 * 4096, PROT_READ,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			for (i = 0; p != MAP_FAILED && i < nvmas; i++)
+				munmap(p + (size_t)(2 * i + 1) * 4096, 4096);
+		}
+		if (mb > 0) {
 			size_t size = (size_t)mb << 20, off;
 			char *q = mmap(NULL, size, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -115,8 +115,8 @@ def main():
            f"{ratio(pr['mean'], no['mean']):.2f}x, our smaps_rollup {ratio(orl['mean'], no['mean']):.2f}x"]
     if readcost:
         md += ["", "Reader cost (target stopped, whole file, median of the reps):", "",
-               "| file | VMAs | touched MiB (4 KiB pages) | bytes | /proc (ms) | ours (ms) "
-               "| ours / proc |",
+               "| file | VMAs | touched MiB (4 KiB pages; -1: VMAs separated by holes) | bytes "
+               "| /proc (ms) | ours (ms) | ours / proc |",
                "| --- | --- | --- | --- | --- | --- | --- |"]
         for r in readcost:
             md.append(f"| {r['file']} | {r['vmas']} | {r['touched_mb']} | {r['bytes']} "
