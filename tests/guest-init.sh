@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # /init of the test guest (busybox). The kernel command line says what to do:
-#   rpm_mode=demo   print our maps of PID 1 next to a byte-compare with /proc
+#   rpm_mode=demo   print our maps of PID 1 and smaps_rollup of a stopped
+#                   process, with byte-compares of all three files with /proc
 #   rpm_mode=check  run every test in /tests and check the module unloads cleanly
 #   rpm_mode=bench  run the contention benchmark (rpm_bench=RUNS,SECS,REPS)
 #   rpm_tests=a,b   run only these tests (default: all)
@@ -31,15 +32,25 @@ case $mode in
 demo)
 	echo "== cat $D/1/maps"
 	cat $D/1/maps
-	if cmp /proc/1/maps $D/1/maps; then
-		echo "== identical to /proc/1/maps ($(wc -c < /proc/1/maps) bytes)"
-	else
-		echo "== DIFFERS from /proc/1/maps"
-	fi
+	# A stopped process, so that nothing changes between the two reads.
+	sleep 600 &
+	pid=$!
+	kill -STOP $pid
+	sleep 0.3
+	echo "== cat $D/$pid/smaps_rollup (a stopped 'sleep')"
+	cat $D/$pid/smaps_rollup
+	for f in maps smaps smaps_rollup; do
+		if cmp /proc/$pid/$f $D/$pid/$f; then
+			echo "== $f identical to /proc/$pid/$f ($(wc -c < /proc/$pid/$f) bytes)"
+		else
+			echo "== $f DIFFERS from /proc/$pid/$f"
+		fi
+	done
+	kill -KILL $pid
 	echo "== $D/stats"
 	cat $D/stats
 	if [ "$interactive" = 1 ]; then
-		echo "== guest shell: try 'cat $D/\$\$/maps'; 'exit' powers off"
+		echo "== guest shell: try 'cat $D/\$\$/smaps_rollup'; 'exit' powers off"
 		setsid cttyhack sh
 	fi
 	;;
