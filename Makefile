@@ -4,7 +4,7 @@
 # out-of-tree module targets for people with their own kernel tree.
 #
 #   make run     build everything (first time: toolchain root + kernel, ~10 min),
-#                boot it in QEMU, show our maps of PID 1 next to /proc's
+#                boot it in QEMU, show our maps and smaps_rollup next to /proc's
 #   make check   the same, then run every test in the guest; ends with
 #                "N passed, N failed, N skipped"
 #   make bench   contention benchmark on a non-debug kernel (~5 min warm);
