@@ -7,11 +7,13 @@
 #                boot it in QEMU, show our maps and smaps_rollup next to /proc's
 #   make check   the same, then run every test in the guest; ends with
 #                "N passed, N failed, N skipped"
+#   make check-unpatched   the module on a kernel without kernel/patches/:
+#                it loads, serves maps, says smaps are unavailable
 #   make bench   contention benchmark on a non-debug kernel (~5 min warm);
 #                results in results/latest/ (bench-quick: CI smoke, ~45 s warm)
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
-.PHONY: all run check bench bench-quick modules clean
+.PHONY: all run check check-unpatched bench bench-quick modules clean
 
 ifneq ($(KDIR),)
 all: modules
@@ -24,6 +26,9 @@ run:
 
 check:
 	@scripts/run-guest.sh check
+
+check-unpatched:
+	@scripts/run-guest.sh unpatched
 
 bench:
 	@scripts/run-guest.sh bench

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build (once, then incrementally) the Linux 7.3 kernel the module runs on.
-#   scripts/build-kernel.sh debug   -> lockdep/KASAN/KFENCE/kmemleak test kernel
-#   scripts/build-kernel.sh bench   -> the same options without debugging
+#   scripts/build-kernel.sh debug     -> lockdep/KASAN/KFENCE/kmemleak test kernel
+#   scripts/build-kernel.sh bench     -> the same options without debugging
+#   scripts/build-kernel.sh unpatched -> bench's options, without kernel/patches/
+#                                        (its own source tree)
 # The tree is unpacked from the root's linux-source package and patched with
 # kernel/patches/*.patch (exports only, see Documentation/rust_procmaps.rst);
 # the build dir is keyed by flavour, and a stamp of the config fragments,
@@ -16,11 +18,16 @@ flavour=${1:-debug}
 "$REPO/scripts/setup-toolchain.sh"
 
 src=/build/linux-source-$KSERIES
+patch_files=("$REPO"/kernel/patches/*.patch)
+if [ "$flavour" = unpatched ]; then
+	src=$src-unpatched
+	patch_files=()
+fi
 obj=/build/obj-$flavour
 stamp=$ROOT$obj/.rust_procmaps-stamp
 # Keyed by the fragments and the compiler/kernel package versions (not by the
 # rest of the root's package list, so adding a tool does not rebuild kernels).
-patches=$(cat "$REPO"/kernel/patches/*.patch | sha256sum | cut -c1-16)
+patches=$(cat "${patch_files[@]}" /dev/null | sha256sum | cut -c1-16)
 want=$( (cat "$REPO/kernel/base.config" "$REPO/kernel/$flavour.config"
 	echo "patches $patches"
 	sed 1d "$ROOT/.rust_procmaps-toolchain") | sha256sum | cut -c1-16)
@@ -33,19 +40,22 @@ fi
 # times, so after a re-unpack make only rebuilds what the patches touched.
 tree="$(grep '^linux-source' "$ROOT/.rust_procmaps-toolchain") patches $patches"
 if [ ! -f "$ROOT$src/Makefile" ] || [ "$(cat "$ROOT$src/.rust_procmaps-pkg" 2>/dev/null)" != "$tree" ]; then
-	log "unpacking linux-source-$KSERIES"
+	log "unpacking linux-source-$KSERIES into $src"
 	rm -rf "$ROOT$src"
-	mkdir -p "$ROOT/build"
-	tar -C "$ROOT/build" -xf "$ROOT/usr/src/linux-source-$KSERIES.tar.xz"
-	for p in "$REPO"/kernel/patches/*.patch; do
+	mkdir -p "$ROOT$src"
+	tar -C "$ROOT$src" --strip-components=1 -xf "$ROOT/usr/src/linux-source-$KSERIES.tar.xz"
+	touch "$ROOT/build/.rust_procmaps-patched"
+	for p in "${patch_files[@]}"; do
 		log "applying $(basename "$p")"
 		(cd "$ROOT$src" && git apply -p1 "$p") || die "$(basename "$p") does not apply"
 		sed -n 's|^+++ b/||p' "$p" >>"$ROOT/build/.rust_procmaps-patched"
 	done
 	# Every file any patch ever touched is rebuilt: one that a patch no
 	# longer changes has the archive's old time again, older than its object.
-	sort -u -o "$ROOT/build/.rust_procmaps-patched" "$ROOT/build/.rust_procmaps-patched"
-	(cd "$ROOT$src" && xargs -r touch <"$ROOT/build/.rust_procmaps-patched")
+	if [ ${#patch_files[@]} -gt 0 ]; then
+		sort -u -o "$ROOT/build/.rust_procmaps-patched" "$ROOT/build/.rust_procmaps-patched"
+		(cd "$ROOT$src" && xargs -r touch <"$ROOT/build/.rust_procmaps-patched")
+	fi
 	echo "$tree" >"$ROOT$src/.rust_procmaps-pkg"
 fi
 

@@ -5,6 +5,8 @@
 #   scripts/run-guest.sh check         the README's `make check` (debug kernel):
 #                                      ends with "N passed, N failed, N skipped"
 #   scripts/run-guest.sh bench [--quick]  `make bench` (non-debug kernel)
+#   scripts/run-guest.sh unpatched     `make check-unpatched`: the module on a
+#                                      kernel without kernel/patches/
 # TESTS=maps_race,access runs only those guest tests (for development);
 # STRESS_SECS=600 makes the stress test run that long (default 20 s);
 # BENCH_RUNS / BENCH_SECS / BENCH_REPS override the benchmark's settings.
@@ -14,8 +16,10 @@
 mode=${1:-demo}
 quick=0
 [ "${2:-}" = --quick ] && quick=1
-flavour=debug
-[ "$mode" = bench ] && flavour=bench
+case $mode in
+bench|unpatched) flavour=$mode ;;
+*) flavour=debug ;;
+esac
 ko=$("$REPO/scripts/build-module.sh" "$flavour")
 "$REPO/scripts/build-tests.sh"
 

@@ -5,6 +5,8 @@
 #                   process, with byte-compares of all three files with /proc
 #   rpm_mode=check  run every test in /tests and check the module unloads cleanly
 #   rpm_mode=bench  run the contention benchmark (rpm_bench=RUNS,SECS,REPS)
+#   rpm_mode=unpatched  on a kernel without kernel/patches/: maps works, smaps
+#                   files are absent, and the module says why
 #   rpm_tests=a,b   run only these tests (default: all)
 #   rpm_stress_secs=N  how long the stress test runs (default 20)
 #   rpm_interactive=1  then give a shell on the console
@@ -58,6 +60,22 @@ bench)
 	# rpm_bench=RUNS,SECS,REPS
 	set -- $(sed -n 's/.*rpm_bench=\([0-9]*\),\([0-9]*\),\([0-9]*\).*/\1 \2 \3/p' /proc/cmdline)
 	/bench/guest-bench.sh "$1" "$2" "$3"
+	;;
+unpatched)
+	sleep 600 &
+	pid=$!
+	kill -STOP $pid
+	sleep 0.3
+	if cmp /proc/$pid/maps $D/$pid/maps; then tap ok unpatched.maps_identical; else tap "not ok" unpatched.maps_identical; fi
+	if [ ! -e $D/$pid/smaps ] && [ ! -e $D/$pid/smaps_rollup ] && [ -e $D/$pid/maps ]; then
+		tap ok unpatched.no_smaps_files
+	else
+		tap "not ok" unpatched.no_smaps_files
+	fi
+	if grep -q '^smaps unavailable' $D/stats; then tap ok unpatched.stats_say_so; else tap "not ok" unpatched.stats_say_so; fi
+	if dmesg | grep -q 'smaps and smaps_rollup unavailable'; then tap ok unpatched.load_says_so; else tap "not ok" unpatched.load_says_so; fi
+	kill -KILL $pid
+	cat $D/stats
 	;;
 check)
 	for t in /tests/*; do
