@@ -2,7 +2,8 @@
 /*
  * rust_procmaps: thin wrappers around static inlines and macros.
  *
- * Nothing here takes a decision; see rust_procmaps.h for who calls what.
+ * Nothing here takes a decision (the smaps walk table only names the Rust
+ * callbacks); see rust_procmaps.h for who calls what.
  */
 
 #include <linux/fs.h>

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Shims for the static inlines and macros the Rust side of rust_procmaps
- * cannot call directly. Each is one line of C; the logic lives in Rust.
+ * cannot call directly, and the weak references to the exports of
+ * kernel/patches/. The logic lives in Rust; the per-page smaps shims group
+ * several inlines into one call (see smaps_walk.rs), and smaps' mm_walk_ops
+ * table is here because Rust cannot name struct mm_walk_ops.
  */
 #ifndef _RUST_PROCMAPS_H
 #define _RUST_PROCMAPS_H
