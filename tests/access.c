@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Access control as an unprivileged user: our maps are refused exactly where
- * /proc/PID/maps is (another user's process, an undumpable process) and
- * allowed where it is (own processes).
+ * Access control as an unprivileged user: our maps, smaps and smaps_rollup
+ * are refused exactly where /proc's are (another user's process, an
+ * undumpable process) and allowed where they are (own processes).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -36,31 +36,35 @@ static pid_t spawn_user_target(int undumpable)
 }
 
 /*
- * As USER, open @pid's maps in /proc and ours: returns 0 if both behave the
- * same (same errno, or both readable with equal content), else a code.
+ * As USER, open @pid's maps, smaps and smaps_rollup in /proc and ours:
+ * returns 0 if both behave the same (same errno, or both readable with equal
+ * content), else a code (the file's index times 10 plus what went wrong).
  */
 static int compare_as_user(pid_t pid, int expect_errno)
 {
+	static const char *const files[] = { "maps", "smaps", "smaps_rollup" };
 	int status;
 	pid_t child = fork();
 
 	if (child == 0) {
 		char p[128], o[128];
 		struct buf want, got;
-		int e1, e2;
+		int e1, e2, i;
 
 		if (setresgid(USER, USER, USER) || setresuid(USER, USER, USER))
-			_exit(10);
-		proc_path(p, sizeof(p), pid, "maps");
-		ours_path(o, sizeof(o), pid, "maps");
-		e1 = read_all(p, 4096, &want);
-		e2 = read_all(o, 4096, &got);
-		if (e1 != -expect_errno)
-			_exit(11); /* /proc itself did not do what the test assumes */
-		if (e2 != e1)
-			_exit(12);
-		if (!e1 && (want.len != got.len || memcmp(want.data, got.data, got.len)))
-			_exit(13);
+			_exit(1);
+		for (i = 0; i < 3; i++) {
+			proc_path(p, sizeof(p), pid, files[i]);
+			ours_path(o, sizeof(o), pid, files[i]);
+			e1 = read_all(p, 4096, &want);
+			e2 = read_all(o, 4096, &got);
+			if (e1 != -expect_errno)
+				_exit(10 * i + 11); /* /proc did not do what the test assumes */
+			if (e2 != e1)
+				_exit(10 * i + 12);
+			if (!e1 && (want.len != got.len || memcmp(want.data, got.data, got.len)))
+				_exit(10 * i + 13);
+		}
 		_exit(0);
 	}
 	waitpid(child, &status, 0);
