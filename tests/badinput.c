@@ -3,7 +3,7 @@
  * Bad input: writes, mmap, ioctl, unmapped buffers, zero-length reads,
  * seeking back and forth and pread at odd offsets (which must give exactly
  * the bytes of a whole read), huge offsets, names that are not PIDs, and a
- * process that dies between open and read.
+ * process that dies between open and read; for maps, smaps and smaps_rollup.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -20,11 +20,27 @@ FIXTURE(target) {
 	struct buf whole;
 };
 
+FIXTURE_VARIANT(target) {
+	const char *file;
+};
+
+FIXTURE_VARIANT_ADD(target, maps) {
+	.file = "maps",
+};
+
+FIXTURE_VARIANT_ADD(target, smaps) {
+	.file = "smaps",
+};
+
+FIXTURE_VARIANT_ADD(target, smaps_rollup) {
+	.file = "smaps_rollup",
+};
+
 FIXTURE_SETUP(target)
 {
 	self->pid = spawn_stopped(NULL);
 	ASSERT_GT(self->pid, 0);
-	ours_path(self->path, sizeof(self->path), self->pid, "maps");
+	ours_path(self->path, sizeof(self->path), self->pid, variant->file);
 	ASSERT_EQ(0, read_all(self->path, 1 << 16, &self->whole));
 	ASSERT_GT(self->whole.len, (size_t)100);
 }
