@@ -89,7 +89,15 @@ unsafe fn counters(m: *mut bindings::seq_file, mss: &MemSizeStats, rollup: bool)
     row(b"Shared_Hugetlb: ", mss.shared_hugetlb >> 10);
     // One column narrower: the label is one character longer.
     // SAFETY: Per the function's safety requirement.
-    unsafe { self::row(m, b"Private_Hugetlb: ", mss.private_hugetlb >> 10, 7, b" kB\n") };
+    unsafe {
+        self::row(
+            m,
+            b"Private_Hugetlb: ",
+            mss.private_hugetlb >> 10,
+            7,
+            b" kB\n",
+        )
+    };
     row(b"Swap:           ", mss.swap >> 10);
     row(b"SwapPss:        ", pss(mss.swap_pss));
     row(b"Locked:         ", pss(mss.pss_locked));
@@ -212,8 +220,20 @@ pub(crate) unsafe extern "C" fn smaps_show(m: *mut bindings::seq_file, v: *mut c
         vma_format::show_map_vma(m, vma);
         let size = (vma.end() - vma.start()) as u64;
         row(m, b"Size:           ", size >> 10, 8, b" kB\n");
-        row(m, b"KernelPageSize: ", (kernel_pagesize >> 10) as u64, 8, b" kB\n");
-        row(m, b"MMUPageSize:    ", (mmu_pagesize >> 10) as u64, 8, b" kB\n");
+        row(
+            m,
+            b"KernelPageSize: ",
+            (kernel_pagesize >> 10) as u64,
+            8,
+            b" kB\n",
+        );
+        row(
+            m,
+            b"MMUPageSize:    ",
+            (mmu_pagesize >> 10) as u64,
+            8,
+            b" kB\n",
+        );
         counters(m, &mss, false);
         row(m, b"THPeligible:    ", thp_eligible.into(), 8, b"\n");
         if pkey >= 0 {

@@ -357,9 +357,8 @@ unsafe fn walk_state<'a>(walk: *mut MmWalk) -> &'a mut Walk<'a> {
 /// As [`walk_state`].
 unsafe fn shmem_hole(walk: *mut MmWalk, addr: usize, end: usize) {
     // SAFETY: The walk holds the VMA, a shmem mapping (only such walks have a `pte_hole`).
-    let swapped = unsafe {
-        rust_procmaps_shmem_partial_swap_usage(rust_procmaps_walk_vma(walk), addr, end)
-    };
+    let swapped =
+        unsafe { rust_procmaps_shmem_partial_swap_usage(rust_procmaps_walk_vma(walk), addr, end) };
     // SAFETY: Per the function's safety requirement.
     unsafe { walk_state(walk) }.mss.swap += swapped as u64;
 }
@@ -386,7 +385,12 @@ unsafe extern "C" fn rust_procmaps_smaps_pte_hole(
 /// # Safety
 ///
 /// `pte` must be mapped and its page-table lock held; `walk` as [`walk_state`].
-unsafe fn pte_entry(walk: *mut MmWalk, vma: *mut bindings::vm_area_struct, pte: *mut bindings::pte_t, addr: usize) {
+unsafe fn pte_entry(
+    walk: *mut MmWalk,
+    vma: *mut bindings::vm_area_struct,
+    pte: *mut bindings::pte_t,
+    addr: usize,
+) {
     // SAFETY: The PTE is mapped and locked (function safety requirement).
     let ptent = unsafe { rust_procmaps_ptep_get(pte) };
     let mut page = core::ptr::null_mut();
@@ -432,7 +436,12 @@ unsafe fn pte_entry(walk: *mut MmWalk, vma: *mut bindings::vm_area_struct, pte: 
 /// # Safety
 ///
 /// `pmd` must be locked by `pmd_trans_huge_lock()`; `walk` as [`walk_state`].
-unsafe fn pmd_entry(walk: *mut MmWalk, vma: *mut bindings::vm_area_struct, pmd: *mut bindings::pmd_t, addr: usize) {
+unsafe fn pmd_entry(
+    walk: *mut MmWalk,
+    vma: *mut bindings::vm_area_struct,
+    pmd: *mut bindings::pmd_t,
+    addr: usize,
+) {
     // SAFETY: The PMD is locked (function safety requirement).
     let pmdv = unsafe { rust_procmaps_pmdp_get(pmd) };
     let mut page = core::ptr::null_mut();

@@ -20,6 +20,9 @@ if grep -q 'warning' "$ROOT$out/build.log"; then
 	rm -f "$ROOT$out"/*.o "$ROOT$out"/*.ko
 	die "the module build has warnings"
 fi
+# Formatted as the kernel's rustfmt config wants (`make rustfmtcheck` in-tree).
+in_root rustfmt --edition 2021 --config-path "$obj/source/.rustfmt.toml" \
+	--check "$REPO"/module/*.rs >&2 || die "module/*.rs is not rustfmt-clean (see the diff above)"
 # The exports of kernel/patches/ must be weak references: then the module
 # still loads on a kernel without the patch (the loader leaves unresolved weak
 # symbols NULL, and the module checks them before use).
