@@ -383,14 +383,14 @@ unsafe fn seq_open_with(
     0
 }
 
-/// `release`: frees the state, then the seq_file.
+/// Frees the [`MapsFile`] an `open` stored in the seq_file of `file`.
 ///
 /// # Safety
 ///
-/// Called by the VFS on a file opened by [`maps_open`] or [`smaps_open`].
-unsafe extern "C" fn maps_release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-    // SAFETY: `private_data` is our seq_file and its `private` the `KBox` from `maps_open`;
-    // no callback runs concurrently with release.
+/// `file` must be a file opened by [`maps_open`], [`smaps_open`] or `smaps_file`'s
+/// `rollup_open`, being released (no callback runs concurrently).
+pub(crate) unsafe fn free_state(file: *mut bindings::file) {
+    // SAFETY: `private_data` is our seq_file and its `private` the `KBox` the open stored.
     drop(unsafe {
         KBox::from_raw(
             (*(*file).private_data.cast::<bindings::seq_file>())
@@ -398,6 +398,16 @@ unsafe extern "C" fn maps_release(inode: *mut bindings::inode, file: *mut bindin
                 .cast::<MapsFile>(),
         )
     });
+}
+
+/// `release`: frees the state, then the seq_file.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`maps_open`] or [`smaps_open`].
+unsafe extern "C" fn maps_release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: Per the function's safety requirement.
+    unsafe { free_state(file) };
     // SAFETY: The seq_file was opened by `seq_open`.
     unsafe { bindings::seq_release(inode, file) }
 }

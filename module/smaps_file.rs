@@ -356,15 +356,8 @@ unsafe extern "C" fn rollup_release(
     inode: *mut bindings::inode,
     file: *mut bindings::file,
 ) -> c_int {
-    // SAFETY: `private_data` is the seq_file of `single_open` and its `private` the `KBox`
-    // from `rollup_open`; no callback runs concurrently with release.
-    drop(unsafe {
-        KBox::from_raw(
-            (*(*file).private_data.cast::<bindings::seq_file>())
-                .private
-                .cast::<MapsFile>(),
-        )
-    });
+    // SAFETY: Per the function's safety requirement.
+    unsafe { maps_file::free_state(file) };
     // SAFETY: The seq_file was opened by `single_open`.
     unsafe { bindings::single_release(inode, file) }
 }

@@ -141,51 +141,38 @@ TEST(exec)
 	waitpid(pid, &status, 0);
 }
 
-/* An fd whose process was reaped never shows anything, even if the PID is reused. */
+/*
+ * An fd whose process was reaped never shows anything, even if the PID is
+ * reused: maps, smaps and smaps_rollup, opened before the process dies (maps
+ * and smaps also read from; smaps_rollup prints all at its first read).
+ */
 TEST(reaped_while_open)
 {
-	char path[128], buf[4096];
-	int fd, status;
+	static const char *const files[] = { "maps", "smaps", "smaps_rollup" };
+	char path[3][128], buf[4096];
+	int fd[3], status, i;
 	pid_t pid = spawn_sleeper();
 
-	ours_path(path, sizeof(path), pid, "maps");
-	ASSERT_LE(0, wait_path(path, 1, 2000));
-	fd = open(path, O_RDONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_GT(read(fd, buf, 100), 0);
+	for (i = 0; i < 3; i++)
+		ours_path(path[i], sizeof(path[i]), pid, files[i]);
+	ASSERT_LE(0, wait_path(path[2], 1, 2000));
+	for (i = 0; i < 3; i++) {
+		fd[i] = open(path[i], O_RDONLY);
+		ASSERT_LE(0, fd[i]);
+	}
+	ASSERT_GT(read(fd[0], buf, 100), 0);
+	ASSERT_GT(read(fd[1], buf, 100), 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	ASSERT_LE(0, wait_path(path, 0, 2000));
-	errno = 0;
-	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
-	TH_LOG("read after reap: %s", strerror(errno));
-	EXPECT_EQ(0, lseek(fd, 0, SEEK_SET) > 0);
-	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
-	close(fd);
-}
-
-/* The same for smaps and smaps_rollup, opened before the process dies. */
-TEST(smaps_reaped_while_open)
-{
-	char smaps[128], rollup[128], buf[4096];
-	int fds, fdr, status;
-	pid_t pid = spawn_sleeper();
-
-	ours_path(smaps, sizeof(smaps), pid, "smaps");
-	ours_path(rollup, sizeof(rollup), pid, "smaps_rollup");
-	ASSERT_LE(0, wait_path(rollup, 1, 2000));
-	fds = open(smaps, O_RDONLY);
-	fdr = open(rollup, O_RDONLY);
-	ASSERT_LE(0, fds);
-	ASSERT_LE(0, fdr);
-	ASSERT_GT(read(fds, buf, 100), 0);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	ASSERT_LE(0, wait_path(rollup, 0, 2000));
-	EXPECT_EQ(-1, read(fds, buf, sizeof(buf)));
-	EXPECT_EQ(-1, read(fdr, buf, sizeof(buf)));
-	close(fds);
-	close(fdr);
+	ASSERT_LE(0, wait_path(path[0], 0, 2000));
+	for (i = 0; i < 3; i++) {
+		errno = 0;
+		EXPECT_EQ(-1, read(fd[i], buf, sizeof(buf)));
+		TH_LOG("%s: read after reap: %s", files[i], strerror(errno));
+		EXPECT_EQ(0, lseek(fd[i], 0, SEEK_SET) > 0);
+		EXPECT_EQ(-1, read(fd[i], buf, sizeof(buf)));
+		close(fd[i]);
+	}
 }
 
 static volatile int stop;

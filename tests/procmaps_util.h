@@ -88,26 +88,35 @@ static inline void buf_free(struct buf *b)
 	b->len = 0;
 }
 
-/* Value of counter @name in the module's stats file, or -1. */
-static inline long long stat_get(const char *name)
+/*
+ * The number after "@name@sep" at the start of a line of file @path (as in
+ * "name value" or "Name:   value kB"), or -1.
+ */
+static inline long long file_value(const char *path, const char *name, char sep)
 {
 	struct buf b;
 	long long val = -1;
 	size_t nlen = strlen(name);
 	char *line;
 
-	if (read_all(DEBUGFS_DIR "/stats", 4096, &b))
+	if (read_all(path, 4096, &b))
 		return -1;
 	for (line = b.data; line && *line; line = strchr(line, '\n')) {
 		if (*line == '\n')
 			line++;
-		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
+		if (!strncmp(line, name, nlen) && line[nlen] == sep) {
 			val = strtoll(line + nlen + 1, NULL, 10);
 			break;
 		}
 	}
 	buf_free(&b);
 	return val;
+}
+
+/* Value of counter @name in the module's stats file, or -1. */
+static inline long long stat_get(const char *name)
+{
+	return file_value(DEBUGFS_DIR "/stats", name, ' ');
 }
 
 /* First differing line of two buffers, for failure messages. */

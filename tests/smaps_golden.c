@@ -107,24 +107,10 @@ static int compare_file(int pid, const char *file)
 /* Value in kB of field @name in the /proc smaps_rollup of @pid, or -1. */
 static long rollup_field(int pid, const char *name)
 {
-	char path[64], *line;
-	size_t nlen = strlen(name);
-	long val = -1;
-	struct buf b;
+	char path[64];
 
 	proc_path(path, sizeof(path), pid, "smaps_rollup");
-	if (read_all(path, 4096, &b))
-		return -1;
-	for (line = b.data; line; line = strchr(line, '\n')) {
-		if (*line == '\n')
-			line++;
-		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
-			val = strtol(line + nlen + 1, NULL, 10);
-			break;
-		}
-	}
-	buf_free(&b);
-	return val;
+	return file_value(path, name, ':');
 }
 
 static char *map_anon(size_t size, int flags)

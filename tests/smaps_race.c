@@ -236,19 +236,6 @@ static void run_readers(struct __test_metadata *_metadata, int nreaders, double 
 	EXPECT_EQ(0, violations);
 }
 
-/* Rss (kB) of our own /proc smaps_rollup: what the target inherits besides the arena. */
-static long own_rss_kb(void)
-{
-	struct buf b;
-	long rss;
-
-	if (read_all("/proc/self/smaps_rollup", 4096, &b))
-		return -1;
-	rss = field(b.data, "\nRss:");
-	buf_free(&b);
-	return rss;
-}
-
 FIXTURE(race) {
 	int unused;
 };
@@ -266,7 +253,7 @@ FIXTURE_SETUP(race)
 	/* A hole after the arena, so that the flex VMA can shrink and grow. */
 	ASSERT_EQ(0, mprotect((void *)flex, FLEX_PAGES * PAGE, PROT_READ | PROT_WRITE | PROT_EXEC));
 	/* Measured before the arena is touched; 1 MiB for the mutator's stack and heap. */
-	base_rss_kb = own_rss_kb() + 1024;
+	base_rss_kb = file_value("/proc/self/smaps_rollup", "Rss", ':') + 1024;
 	ASSERT_GT(base_rss_kb, 1024);
 	target = fork();
 	ASSERT_GE(target, 0);
