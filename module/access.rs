@@ -3,9 +3,13 @@
 //! Who may read a process's maps: the check `/proc/PID/maps` makes at open.
 //!
 //! `/proc` calls `proc_mem_open(inode, PTRACE_MODE_READ)`, that is `mm_access()` with
-//! `PTRACE_MODE_READ_FSCREDS`; neither it nor `ptrace_may_access()` is exported. This file
-//! reimplements that decision from exported pieces, step for step with
-//! `kernel/fork.c:mm_access()`, `kernel/ptrace.c:__ptrace_may_access()` and the commoncap LSM
+//! `PTRACE_MODE_READ_FSCREDS`. Where `kernel/patches/` exports `mm_access()`, we call it: the
+//! decision is the kernel's own, every LSM's `ptrace_access_check` hook included (SELinux,
+//! AppArmor, Smack, Landlock, BPF-LSM, Yama), so the caller gets exactly what `/proc` gives it.
+//!
+//! Without the export (checked once at load, said at load and in `stats`), the decision is
+//! rebuilt from exported pieces, step for step with `kernel/fork.c:mm_access()`,
+//! `kernel/ptrace.c:__ptrace_may_access()` and the commoncap LSM
 //! (`security/commoncap.c:cap_ptrace_access_check()`):
 //!
 //! * the caller's own address space is always readable;
@@ -18,12 +22,21 @@
 //!   effective ones in the same user namespace, or the caller must have `CAP_SYS_PTRACE`;
 //! * failing all that, `CAP_PERFMON` or `CAP_SYS_ADMIN` (`perfmon_capable()`) still allows it.
 //!
-//! Other LSMs' `ptrace_access_check` hooks (SELinux, AppArmor, Smack) cannot be consulted from
-//! a module: on a kernel that stacks them, this check can allow what `/proc` would deny. Yama
-//! only restricts `PTRACE_MODE_ATTACH`, which reading maps never asks for. The check runs under
-//! the target's `exec_update_lock`, so an exec that changes credentials cannot race with it.
+//! That fallback consults no other LSM (`security_ptrace_access_check()` is not exported): on
+//! a kernel that runs SELinux, AppArmor, Smack, Landlock or BPF-LSM it can allow what `/proc`
+//! denies. Both paths run under the target's `exec_update_lock`, so an exec that changes
+//! credentials cannot race with the decision.
 
-use kernel::{bindings, error::to_result, mm::Mm, prelude::*, sync::aref::ARef};
+use kernel::{
+    bindings,
+    error::{from_err_ptr, to_result},
+    mm::Mm,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+    },
+};
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
 #[expect(
@@ -39,6 +52,30 @@ extern "C" {
     fn rust_procmaps_exec_update_lock(
         task: *mut bindings::task_struct,
     ) -> *mut bindings::rw_semaphore;
+    fn rust_procmaps_mm_access_exported() -> bool;
+    fn rust_procmaps_mm_access_read(task: *mut bindings::task_struct) -> *mut bindings::mm_struct;
+}
+
+/// Whether the kernel exports `mm_access()` (`kernel/patches/`); tested once at load.
+static KERNEL_CHECK: Atomic<bool> = Atomic::new(false);
+
+/// Finds out which check is made. Called once from module init.
+pub(crate) fn init() {
+    // SAFETY: No arguments; only tests a weak symbol.
+    let exported = unsafe { rust_procmaps_mm_access_exported() };
+    KERNEL_CHECK.store(exported, Relaxed);
+    if !exported {
+        pr_warn!("access check: {}\n", describe());
+    }
+}
+
+/// The `access` line of `stats`.
+pub(crate) fn describe() -> &'static str {
+    if KERNEL_CHECK.load(Relaxed) {
+        "mm_access (exported by kernel/patches/: the kernel's check, LSMs included)"
+    } else {
+        "own check (mm_access not exported: LSMs other than commoncap are not consulted)"
+    }
 }
 
 /// `enum task_dumpable` value of an ordinary process.
@@ -111,6 +148,30 @@ unsafe fn ptrace_read_allowed(task: *mut bindings::task_struct) -> bool {
 ///
 /// `task` must be a live task (a counted reference).
 pub(crate) unsafe fn mm_for_read(task: *mut bindings::task_struct) -> Result<Option<ARef<Mm>>> {
+    if !KERNEL_CHECK.load(Relaxed) {
+        // SAFETY: Per the function's safety requirement.
+        return unsafe { own_check(task) };
+    }
+    // SAFETY: `task` is live; `mm_access` is exported (tested at load).
+    let mm = match from_err_ptr(unsafe { rust_procmaps_mm_access_read(task) }) {
+        Ok(mm) => mm,
+        Err(err) if err == ESRCH => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    // `ARef::from` takes the `mmgrab` reference that the result keeps.
+    // SAFETY: `mm` stays allocated while we hold the `mm_users` reference of `mm_access`.
+    let grabbed = ARef::from(unsafe { Mm::from_raw(mm) });
+    // SAFETY: Drops the `mm_users` reference of `mm_access`.
+    unsafe { bindings::mmput(mm) };
+    Ok(Some(grabbed))
+}
+
+/// [`mm_for_read`] without the `mm_access()` export: the check rebuilt from exported pieces.
+///
+/// # Safety
+///
+/// `task` must be a live task (a counted reference).
+unsafe fn own_check(task: *mut bindings::task_struct) -> Result<Option<ARef<Mm>>> {
     // SAFETY: `task` is live, so is its `signal_struct` and the lock in it.
     let lock = unsafe { rust_procmaps_exec_update_lock(task) };
     // SAFETY: `lock` is a valid rw_semaphore.

@@ -6,9 +6,15 @@
 //! `file_operations` or to reach a directory's dentry, but `maps` must stream through a
 //! seq_file iterator. This is the small raw wrapper we use instead.
 //!
-//! Removal is safe against concurrent users: `debugfs_remove()` waits for in-flight file
-//! operations (debugfs' full proxy brackets each of them), and the proxy takes a module
-//! reference for every open file, so `rmmod` is refused while any file is open.
+//! Files are created with `debugfs_create_file_unsafe()`: debugfs' open proxy brackets only
+//! `open`, then installs our `file_operations` in the file and takes a reference on their
+//! module, so `rmmod` is refused while any file is open. `debugfs_remove()` therefore waits
+//! only for `open` calls in flight, never for a `read()`: a reader stuck in `copy_to_user()`
+//! (a userfaultfd or FUSE page that never resolves) cannot block the removal of its process's
+//! directory, nor, through it, the creation of others. That is safe because nothing an open
+//! file uses belongs to the dentry: `i_private` is a plain number (a tgid), read once at open,
+//! and the file's state is its own (see `maps_file.rs`). debugfs' full proxy, which brackets
+//! every operation so that removal can free what `i_private` points to, is not needed.
 //!
 //! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
 
@@ -69,7 +75,8 @@ impl DebugfsDir {
 
     /// Creates file `name` in this directory; `data` becomes the inode's `i_private`.
     ///
-    /// The file is removed with the directory.
+    /// The file is removed with the directory, while open files of it may still be read: `fops`
+    /// must not use `data` after `open` as a pointer to anything the removal frees.
     pub(crate) fn add_file(
         &self,
         name: &CStr,
@@ -80,12 +87,11 @@ impl DebugfsDir {
         // SAFETY: `name` is a valid C string, the parent is live (invariant) and `fops` is
         // static. `data` is only handed back to our own `open`.
         from_err_ptr(unsafe {
-            bindings::debugfs_create_file_full(
+            bindings::debugfs_create_file_unsafe(
                 name.as_char_ptr(),
                 mode,
                 self.dentry.as_ptr(),
                 data,
-                core::ptr::null(),
                 &fops.0,
             )
         })?;
@@ -95,7 +101,7 @@ impl DebugfsDir {
 
 impl Drop for DebugfsDir {
     fn drop(&mut self) {
-        // SAFETY: The dentry is live (invariant); this waits for in-flight file operations.
+        // SAFETY: The dentry is live (invariant); this waits for `open` calls in flight.
         unsafe { bindings::debugfs_remove(self.dentry.as_ptr()) };
     }
 }

@@ -14,8 +14,10 @@
 #include <linux/mmap_lock.h>
 #include <linux/pagewalk.h>
 #include <linux/pkeys.h>
+#include <linux/ptrace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/exec_state.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/shmem_fs.h>
@@ -120,6 +122,42 @@ int rust_procmaps_task_dumpable(struct task_struct *task,
 struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task)
 {
 	return &task->signal->exec_update_lock;
+}
+
+/*
+ * Exported only by kernel/patches/0002-export-mm_access-and-get_gate_vma.patch,
+ * referenced weakly like the smaps exports below: NULL without the patch.
+ * gate.rs and access.rs test them once at load and fall back (documented in
+ * those files) when they are missing. Calls go straight to the export, never
+ * through a pointer (see gate.rs on IBT).
+ */
+#ifdef __HAVE_ARCH_GATE_AREA
+#pragma weak get_gate_vma
+#endif
+#pragma weak mm_access
+
+bool rust_procmaps_get_gate_vma_exported(void)
+{
+#ifdef __HAVE_ARCH_GATE_AREA
+	return get_gate_vma;
+#else
+	return true;	/* the header's inline: there is no gate area */
+#endif
+}
+
+struct vm_area_struct *rust_procmaps_get_gate_vma(struct mm_struct *mm)
+{
+	return get_gate_vma(mm);
+}
+
+bool rust_procmaps_mm_access_exported(void)
+{
+	return mm_access;
+}
+
+struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task)
+{
+	return mm_access(task, PTRACE_MODE_READ_FSCREDS);
 }
 
 /*

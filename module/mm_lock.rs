@@ -165,9 +165,12 @@ pub(crate) fn lock_next_vma(
         if vma.is_null() {
             return Ok(None);
         }
-        // SAFETY: Under RCU the VMA's memory stays valid; the value may be stale, which step 4
-        // accounts for.
-        unsafe { core::ptr::read_volatile(&(*vma).__bindgen_anon_1.__bindgen_anon_1.vm_start) }
+        // SAFETY: Under RCU the VMA's memory stays valid; a writer may change the field, so it
+        // is read through a raw pointer (no reference to it is made), and the value may be
+        // stale, which step 4 accounts for.
+        unsafe {
+            core::ptr::read_volatile(&raw const (*vma).__bindgen_anon_1.__bindgen_anon_1.vm_start)
+        }
     };
 
     // Step 3.

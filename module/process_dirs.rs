@@ -16,7 +16,7 @@ use kernel::{
     error::to_result,
     new_mutex,
     prelude::*,
-    rbtree::RBTree,
+    rbtree::{RBTree, RBTreeNodeReservation},
     str::CString,
     sync::{rcu, Arc, ArcBorrow, Mutex},
     workqueue::{self, impl_has_work, new_work, Work, WorkItem},
@@ -28,6 +28,7 @@ use crate::{
     smaps_file::ROLLUP_FOPS,
     smaps_walk,
     stats::STATS,
+    InitStep,
 };
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
@@ -117,30 +118,63 @@ impl ProcessDirs {
     }
 
     /// Creates the directories of new processes and removes those of reaped ones.
+    ///
+    /// Runs only in the work item, and once in module init before any probe can queue the
+    /// work: runs never overlap. The mutex is never held across `debugfs_remove()`, and removal
+    /// never waits for a reader (see `debugfs_files.rs`), so a stuck reader holds up neither
+    /// the removal of its process's directory nor the creation of others. A directory that
+    /// cannot be created is skipped (the next run tries again); the first error is returned.
     pub(crate) fn sync(&self) -> Result {
         STATS.dir_syncs.inc();
         let tgids = live_tgids()?;
-        let mut dirs = self.dirs.lock();
-
-        let mut gone = KVec::new();
-        for tgid in dirs.keys() {
-            if tgids.binary_search(tgid).is_err() {
-                gone.push(*tgid, GFP_KERNEL)?;
-            }
-        }
-        for tgid in gone {
-            dirs.remove(&tgid);
+        let (gone, missing) = self.diff(&tgids)?;
+        // Outside the mutex: this waits for `open` calls in flight on these files.
+        for _ in gone.keys() {
             STATS.dirs_removed.inc();
         }
+        drop(gone);
 
-        for &tgid in tgids.iter() {
-            if dirs.get(&tgid).is_none() {
-                let dir = self.create_dir(tgid)?;
-                dirs.try_create_and_insert(tgid, dir, GFP_KERNEL)?;
-                STATS.dirs_created.inc();
+        let mut result = Ok(());
+        for tgid in missing {
+            let node = RBTreeNodeReservation::new(GFP_KERNEL)
+                .and_then(|node| Ok(node.into_node(tgid, self.create_dir(tgid)?)));
+            match node {
+                Ok(node) => {
+                    // Runs do not overlap: nothing can have inserted `tgid` meanwhile.
+                    let replaced = self.dirs.lock().insert(node);
+                    drop(replaced);
+                    STATS.dirs_created.inc();
+                }
+                Err(err) => result = Err(err),
             }
         }
-        Ok(())
+        result
+    }
+
+    /// Takes the directories of processes not in `tgids` (sorted) out of the tree, and lists
+    /// the processes in `tgids` that have no directory.
+    fn diff(&self, tgids: &[i32]) -> Result<(RBTree<i32, DebugfsDir>, KVec<i32>)> {
+        let mut dirs = self.dirs.lock();
+        let mut gone_tgids = KVec::new();
+        for tgid in dirs.keys() {
+            if tgids.binary_search(tgid).is_err() {
+                gone_tgids.push(*tgid, GFP_KERNEL)?;
+            }
+        }
+        let mut missing = KVec::new();
+        for &tgid in tgids {
+            if dirs.get(&tgid).is_none() {
+                missing.push(tgid, GFP_KERNEL)?;
+            }
+        }
+        // Moving nodes from tree to tree allocates nothing, so it cannot fail halfway.
+        let mut gone = RBTree::new();
+        for tgid in gone_tgids {
+            if let Some(node) = dirs.remove_node(&tgid) {
+                gone.insert(node);
+            }
+        }
+        Ok((gone, missing))
     }
 
     fn create_dir(&self, tgid: i32) -> Result<DebugfsDir> {
@@ -154,6 +188,14 @@ impl ProcessDirs {
             dir.add_file(c"smaps_rollup", 0o444, data, &ROLLUP_FOPS)?;
         }
         Ok(dir)
+    }
+
+    /// Queues a synchronisation (unless one is queued already).
+    pub(crate) fn queue(self: &Arc<Self>) {
+        // High priority: a new process's directory should appear within milliseconds even when
+        // the machine is busy, and a run is short.
+        // Already queued: the queued run will see this change too.
+        let _ = workqueue::system_highpri().enqueue(self.clone());
     }
 
     /// Waits until a queued synchronisation has run.
@@ -173,10 +215,7 @@ unsafe fn kick(data: *mut c_void) {
     // probes are unregistered and synchronised.
     let dirs: Arc<ProcessDirs> =
         unsafe { ArcBorrow::from_raw(data.cast_const().cast::<ProcessDirs>()) }.into();
-    // High priority: a new process's directory should appear within milliseconds even when
-    // the machine is busy, and a run is short.
-    // Already queued: the queued run will see this change too.
-    let _ = workqueue::system_highpri().enqueue(dirs);
+    dirs.queue();
 }
 
 /// Probe of `sched_process_fork(parent, child)`.
@@ -301,18 +340,28 @@ impl Tracepoints {
         ];
         let data = Arc::into_raw(dirs.clone());
         for (i, probe) in probes.iter().enumerate() {
-            // SAFETY: `on_fork` and `on_free` have their tracepoints' prototypes, and `data`
-            // stays valid until they are unregistered (in `drop`, or just below).
-            if let Err(err) = unsafe { probe.register(data as *mut c_void) } {
-                // SAFETY: Undo the registrations made so far, wait for running probes, then
-                // give back the reference taken above.
+            let registered = if i == 1 && crate::inject_init_failure(InitStep::SecondProbe) {
+                // As if the first probe fired (a fork) and then this registration failed.
+                dirs.queue();
+                Err(ECANCELED)
+            } else {
+                // SAFETY: `on_fork` and `on_free` have their tracepoints' prototypes, and
+                // `data` stays valid until they are unregistered (in `drop`, or just below).
+                unsafe { probe.register(data as *mut c_void) }
+            };
+            if let Err(err) = registered {
+                // SAFETY: Undo the registrations made so far and wait for running probes.
                 unsafe {
                     for done in probes.iter().take(i) {
                         done.unregister(data as *mut c_void);
                     }
                     rust_procmaps_tracepoint_synchronize_unregister();
-                    drop(Arc::from_raw(data));
                 }
+                // A probe that ran may have queued the work: it must not run after the module
+                // is gone.
+                dirs.flush();
+                // SAFETY: The reference taken above; no probe can use it now.
+                drop(unsafe { Arc::from_raw(data) });
                 return Err(err);
             }
         }

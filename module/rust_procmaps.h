@@ -47,8 +47,15 @@ bool rust_procmaps_vma_is_initial_stack(const struct vm_area_struct *vma);
 /* vma_format.rs: seq_setwidth(). */
 void rust_procmaps_seq_setwidth(struct seq_file *m, size_t size);
 
-/* gate.rs: the address of kernel function @name (kprobes), NULL if unknown. */
+/*
+ * gate.rs: where kprobes would probe kernel function @name (its entry, or 4
+ * bytes in after an ENDBR64 or its sealed poison), NULL if unknown.
+ */
 void *rust_procmaps_kprobe_lookup(const char *name);
+/* gate.rs: get_gate_vma() is exported (kernel/patches/), or an inline. */
+bool rust_procmaps_get_gate_vma_exported(void);
+/* gate.rs: get_gate_vma(), only when exported. */
+struct vm_area_struct *rust_procmaps_get_gate_vma(struct mm_struct *mm);
 
 /* process_dirs.rs: next_task(), under rcu_read_lock(). */
 struct task_struct *rust_procmaps_next_task(struct task_struct *p);
@@ -62,6 +69,10 @@ int rust_procmaps_task_dumpable(struct task_struct *task,
 				struct user_namespace **user_ns);
 /* access.rs: &task->signal->exec_update_lock. */
 struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task);
+/* access.rs: mm_access() is exported (kernel/patches/). */
+bool rust_procmaps_mm_access_exported(void);
+/* access.rs: mm_access(@task, PTRACE_MODE_READ_FSCREDS), only when exported. */
+struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task);
 
 /*
  * smaps: the exports of kernel/patches/ (weak references, NULL when the kernel

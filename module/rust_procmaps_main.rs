@@ -14,6 +14,20 @@
 
 use kernel::{prelude::*, sync::Arc};
 
+// What the code assumes, as `Kconfig` says; checked here too because an out-of-tree build
+// (`make KDIR=...`) does not read `Kconfig`.
+#[cfg(not(all(
+    CONFIG_X86_64,
+    CONFIG_DEBUG_FS,
+    CONFIG_PER_VMA_LOCK,
+    CONFIG_MMU,
+    CONFIG_TRACEPOINTS,
+    CONFIG_PAGE_MAPCOUNT
+)))]
+compile_error!(
+    "rust_procmaps needs CONFIG_X86_64, DEBUG_FS, PER_VMA_LOCK, MMU, TRACEPOINTS and PAGE_MAPCOUNT"
+);
+
 mod access;
 mod debugfs_files;
 mod gate;
@@ -38,6 +52,10 @@ module! {
             default: 0,
             description: "0: per-VMA locks (default); 1: mmap_read_lock for each read() chunk, as /proc did before 6.17 (for comparison)",
         },
+        inject_init_failure: u32 {
+            default: 0,
+            description: "Testing only: make init fail at this step (1: after the directory tree, 2: after the first sync, 3: registering the second probe after the first queued a sync, 4: after everything); 0: never",
+        },
     },
 }
 
@@ -58,6 +76,37 @@ pub(crate) fn lock_mode() -> LockMode {
     }
 }
 
+/// The steps of module init at which `inject_init_failure` can make it fail.
+#[derive(Clone, Copy)]
+pub(crate) enum InitStep {
+    /// The directory tree exists, nothing is registered.
+    Dirs = 1,
+    /// The first synchronisation created the per-process directories.
+    FirstSync = 2,
+    /// The second tracepoint probe is registered (the first one has queued a sync).
+    SecondProbe = 3,
+    /// Everything is registered and a sync is queued.
+    Done = 4,
+}
+
+/// Whether the `inject_init_failure` parameter asks init to fail at `step`.
+pub(crate) fn inject_init_failure(step: InitStep) -> bool {
+    let fail = module_parameters::inject_init_failure.value() == step as u32;
+    if fail {
+        pr_info!("init fails at step {} (inject_init_failure)\n", step as u32);
+    }
+    fail
+}
+
+/// `Err(ECANCELED)` if `inject_init_failure` asks init to fail at `step`.
+fn init_step(step: InitStep) -> Result {
+    if inject_init_failure(step) {
+        Err(ECANCELED)
+    } else {
+        Ok(())
+    }
+}
+
 struct RustProcmaps {
     /// Dropped first: no probe runs and no sync is queued once it is gone.
     _tracepoints: Tracepoints,
@@ -71,10 +120,19 @@ impl kernel::Module for RustProcmaps {
             return Err(EINVAL);
         }
         gate::init();
+        access::init();
+        // Every failure below unwinds what the steps before it did, in reverse: `dirs` and
+        // `tracepoints` are dropped, and dropping `Tracepoints` (or a failed registration)
+        // unregisters the probes and waits for a sync they queued.
         let dirs = ProcessDirs::new()?;
-        let tracepoints = Tracepoints::register(&dirs)?;
-        // Processes that existed before the probes: the probes cover everything after.
+        init_step(InitStep::Dirs)?;
+        // Before any probe can queue the work, so that syncs never overlap.
         dirs.sync()?;
+        init_step(InitStep::FirstSync)?;
+        let tracepoints = Tracepoints::register(&dirs)?;
+        // Processes forked or reaped between the first sync and the probes.
+        dirs.queue();
+        init_step(InitStep::Done)?;
         if smaps_walk::available() {
             pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/{{maps,smaps,smaps_rollup}}\n");
         } else {

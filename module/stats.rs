@@ -110,15 +110,8 @@ impl Stats {
                 crate::LockMode::Mmap => "mmap",
             }
         );
-        seq_print!(
-            m,
-            "gate_vma {}\n",
-            if crate::gate::available() {
-                "available"
-            } else {
-                "unavailable"
-            }
-        );
+        seq_print!(m, "gate_vma {}\n", crate::gate::describe());
+        seq_print!(m, "access {}\n", crate::access::describe());
         seq_print!(
             m,
             "smaps {}\n",

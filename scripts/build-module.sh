@@ -31,4 +31,8 @@ for sym in $(sed -n 's/^+EXPORT_SYMBOL_GPL(\(.*\));$/\1/p' "$REPO"/kernel/patche
 		die "rust_procmaps.ko references $sym strongly: it would not load without kernel/patches/"
 	fi
 done
+# IBT: no kernel function the module hands out a pointer to may be sealed
+# (scripts/check-ibt.py); the list goes to the guest's IBT test.
+in_root python3 "$REPO/scripts/check-ibt.py" "$obj/vmlinux" "$out/rust_procmaps.ko" \
+	"$out/indirect-targets.txt" "$REPO"/kernel/patches/*.patch >&2 || die "IBT check failed"
 echo "$ROOT$out/rust_procmaps.ko"

@@ -31,6 +31,7 @@ for applet in $("$ROOT/usr/bin/busybox" --list); do
 	[ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
 done
 cp "$ko" "$stage/rust_procmaps.ko"
+cp "$(dirname "$ko")/indirect-targets.txt" "$stage/indirect-targets"
 cp "$ROOT"/build/tests/* "$stage/tests/"
 cp "$ROOT"/build/bench/* "$stage/bench/"
 install -m 755 "$REPO/bench/guest-bench.sh" "$stage/bench/guest-bench.sh"

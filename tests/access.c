@@ -2,17 +2,35 @@
 /*
  * Access control as an unprivileged user: our maps, smaps and smaps_rollup
  * are refused exactly where /proc's are (another user's process, an
- * undumpable process) and allowed where they are (own processes).
+ * undumpable process, a process outside the reader's Landlock domain) and
+ * allowed where they are (own processes).
+ *
+ * With RPM_UNPATCHED=1 (make check-unpatched: no kernel/patches/, so no
+ * smaps files, no [vsyscall] line on this IBT kernel, and no mm_access()
+ * export) only maps is compared, without /proc's [vsyscall] line, and the
+ * Landlock case checks the documented difference: the module's own check
+ * consults no LSM, so it allows what /proc refuses.
  */
 #define _GNU_SOURCE
+#include <linux/landlock.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "procmaps_util.h"
 
 #define USER 1000
+
+static const char *const files[] = { "maps", "smaps", "smaps_rollup" };
+
+static int unpatched(void)
+{
+	const char *env = getenv("RPM_UNPATCHED");
+
+	return env && !strcmp(env, "1");
+}
 
 /* A process of USER that stops itself; undumpable if asked. */
 static pid_t spawn_user_target(int undumpable)
@@ -36,39 +54,68 @@ static pid_t spawn_user_target(int undumpable)
 }
 
 /*
- * As USER, open @pid's maps, smaps and smaps_rollup in /proc and ours:
- * returns 0 if both behave the same (same errno, or both readable with equal
- * content), else a code (the file's index times 10 plus what went wrong).
+ * Open @pid's maps, smaps and smaps_rollup in /proc and ours, as the calling
+ * process: 0 if /proc answers -@proc_errno and ours -@ours_errno (and equal
+ * content where both read, unless @pid is the caller, whose own memory
+ * changes as it reads), else a code: the file's index times 10 plus what
+ * went wrong.
+ */
+static int compare_files(pid_t pid, int proc_errno, int ours_errno)
+{
+	int same = pid != getpid();
+	int i, n = unpatched() ? 1 : 3;
+
+	for (i = 0; i < n; i++) {
+		char p[128], o[128];
+		struct buf want, got;
+		int e1, e2;
+
+		proc_path(p, sizeof(p), pid, files[i]);
+		ours_path(o, sizeof(o), pid, files[i]);
+		e1 = read_all(p, 4096, &want);
+		e2 = read_all(o, 4096, &got);
+		if (!e1 && unpatched())
+			drop_vsyscall_line(&want);
+		if (e1 != -proc_errno)
+			return 10 * i + 11; /* /proc did not do what the test assumes */
+		if (e2 != -ours_errno)
+			return 10 * i + 12;
+		if (same && !e1 && !e2 &&
+		    (want.len != got.len || memcmp(want.data, got.data, got.len)))
+			return 10 * i + 13;
+		if (!e1)
+			buf_free(&want);
+		if (!e2)
+			buf_free(&got);
+	}
+	return 0;
+}
+
+/* Exit status of a child, or 100 if it did not exit. */
+static int wait_code(pid_t child)
+{
+	int status;
+
+	if (child < 0 || waitpid(child, &status, 0) != child)
+		return 101;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
+/*
+ * As USER, open @pid's files in /proc and ours: returns 0 if both behave the
+ * same (same errno, or both readable with equal content), else a code (see
+ * compare_files()).
  */
 static int compare_as_user(pid_t pid, int expect_errno)
 {
-	static const char *const files[] = { "maps", "smaps", "smaps_rollup" };
-	int status;
 	pid_t child = fork();
 
 	if (child == 0) {
-		char p[128], o[128];
-		struct buf want, got;
-		int e1, e2, i;
-
 		if (setresgid(USER, USER, USER) || setresuid(USER, USER, USER))
 			_exit(1);
-		for (i = 0; i < 3; i++) {
-			proc_path(p, sizeof(p), pid, files[i]);
-			ours_path(o, sizeof(o), pid, files[i]);
-			e1 = read_all(p, 4096, &want);
-			e2 = read_all(o, 4096, &got);
-			if (e1 != -expect_errno)
-				_exit(10 * i + 11); /* /proc did not do what the test assumes */
-			if (e2 != e1)
-				_exit(10 * i + 12);
-			if (!e1 && (want.len != got.len || memcmp(want.data, got.data, got.len)))
-				_exit(10 * i + 13);
-		}
-		_exit(0);
+		_exit(compare_files(pid, expect_errno, expect_errno));
 	}
-	waitpid(child, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+	return wait_code(child);
 }
 
 TEST(own_process_allowed)
@@ -133,12 +180,87 @@ TEST(root_allowed)
 	ours_path(o, sizeof(o), pid, "maps");
 	ASSERT_EQ(0, read_all(p, 4096, &want));
 	ASSERT_EQ(0, read_all(o, 4096, &got));
+	if (unpatched())
+		drop_vsyscall_line(&want);
 	EXPECT_EQ(want.len, got.len);
 	EXPECT_EQ(0, memcmp(want.data, got.data, got.len));
 	buf_free(&want);
 	buf_free(&got);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+}
+
+/*
+ * Put the calling process in a Landlock domain of its own. The rights it
+ * handles do not matter here (it handles one that reading files never
+ * needs): any domain comes with Landlock's ptrace rule, which denies access
+ * to every process outside the domain, whatever the uids and capabilities.
+ */
+static int landlock_restrict_self(void)
+{
+	struct landlock_ruleset_attr attr = {
+		.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_SOCK,
+	};
+	int fd = syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+
+	if (fd < 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_landlock_restrict_self, fd, 0)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * A Landlock-restricted process of USER reads its parent's (same uid, not in
+ * its domain), an outside process's (same uid) and its own files: /proc
+ * refuses the first two (EACCES) and allows the last; ours must answer the
+ * same (patched kernel: the module calls mm_access(), which asks the LSMs).
+ * Without the patch the module's own check consults no LSM and allows the
+ * first two: the documented difference, checked as such.
+ */
+TEST(landlock_domain_refused)
+{
+	int ours = unpatched() ? 0 : EACCES;
+	pid_t outside = spawn_user_target(0);
+	pid_t parent;
+
+	ASSERT_GT(outside, 0);
+	/* Landlock is in the test kernels: a failure to sandbox is a failure. */
+	ASSERT_LE(1, syscall(SYS_landlock_create_ruleset, NULL, 0,
+			     LANDLOCK_CREATE_RULESET_VERSION));
+	parent = fork();
+	ASSERT_LE(0, parent);
+	if (parent == 0) {
+		pid_t self = getpid(), child;
+		int code;
+
+		if (setresgid(USER, USER, USER) || setresuid(USER, USER, USER))
+			_exit(1);
+		prctl(PR_SET_DUMPABLE, 1);
+		/* Without a domain, the same uid reads both: allowed, the control. */
+		code = compare_files(outside, 0, 0);
+		if (code)
+			_exit(code);
+		child = fork();
+		if (child == 0) {
+			if (landlock_restrict_self())
+				_exit(2);
+			code = compare_files(self, EACCES, ours);
+			if (!code)
+				code = compare_files(outside, EACCES, ours);
+			if (!code)
+				code = compare_files(getpid(), 0, 0);
+			_exit(code ? code + 100 : 0);
+		}
+		_exit(wait_code(child));
+	}
+	EXPECT_EQ(0, wait_code(parent));
+	kill(outside, SIGKILL);
+	waitpid(outside, NULL, 0);
 }
 
 TEST_HARNESS_MAIN

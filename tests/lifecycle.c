@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Lifecycle: per-process directories follow fork, exit and exec; what an
- * open file shows when its process execs or dies; rmmod while readers are
- * busy, and loading again.
+ * Lifecycle: per-process directories follow fork, exit and exec, even while
+ * a reader is stuck in copy_to_user(); what an open file shows when its
+ * process execs or dies; rmmod while readers are busy, and loading again;
+ * module init failing at each step.
  */
 #define _GNU_SOURCE
+#include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -95,6 +100,115 @@ TEST(fork_appears_exit_disappears)
 	EXPECT_LE(ms, 1000);
 }
 
+struct stuck_read {
+	int fd;
+	char *buf;
+	size_t len;
+	ssize_t ret;
+};
+
+static void *stuck_reader(void *arg)
+{
+	struct stuck_read *r = arg;
+
+	r->ret = read(r->fd, r->buf, r->len);
+	return NULL;
+}
+
+/*
+ * A reader stuck in copy_to_user() on a userfaultfd page that nobody
+ * resolves, while its target is reaped: the target's directory still goes,
+ * new processes still get theirs within 100 ms, and no task hangs (the
+ * hung-task detector runs with a 2 s timeout meanwhile, and the reader stays
+ * stuck for 5 s); then the page is resolved and the read completes.
+ */
+TEST(stuck_reader_blocks_nothing)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_zeropage zero = { 0 };
+	struct uffd_msg msg;
+	struct stuck_read r = { 0 };
+	struct pollfd pfd;
+	char path[128], dir[128], old_timeout[32] = "120";
+	pthread_t thread;
+	double ms, worst = 0;
+	pid_t target;
+	int uffd, fd, i;
+
+	/* As root the fault of a kernel access waits too (no UFFD_USER_MODE_ONLY). */
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	ASSERT_LE(0, uffd);
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	r.len = page;
+	r.buf = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	reg.range.start = (unsigned long)r.buf;
+	reg.range.len = page;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	target = spawn_sleeper();
+	ASSERT_GT(target, 0);
+	ours_path(path, sizeof(path), target, "maps");
+	snprintf(dir, sizeof(dir), DEBUGFS_DIR "/%d", target);
+	ASSERT_LE(0, wait_path(path, 1, 2000));
+	r.fd = open(path, O_RDONLY);
+	ASSERT_LE(0, r.fd);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, stuck_reader, &r));
+	/* The reader's copy_to_user() has faulted and waits for us. */
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+
+	fd = open("/proc/sys/kernel/hung_task_timeout_secs", O_RDONLY);
+	if (fd >= 0) {
+		ssize_t n = read(fd, old_timeout, sizeof(old_timeout) - 1);
+
+		old_timeout[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	ASSERT_EQ(0, write_str("/proc/sys/kernel/hung_task_timeout_secs", "2"));
+
+	kill_and_reap(target);
+	ms = wait_path(dir, 0, 2000);
+	TH_LOG("directory of the reaped target (its maps open, read stuck) went after %.1f ms", ms);
+	EXPECT_GE(ms, 0);
+	EXPECT_LE(ms, 1000);
+	for (i = 0; i < 5; i++) {
+		pid_t pid = spawn_sleeper();
+
+		ASSERT_GT(pid, 0);
+		ours_path(path, sizeof(path), pid, "maps");
+		ms = wait_path(path, 1, 2000);
+		EXPECT_GE(ms, 0);
+		if (ms > worst)
+			worst = ms;
+		kill_and_reap(pid);
+		usleep(1000 * 1000);
+	}
+	TH_LOG("while the reader was stuck: new directories within %.1f ms at worst", worst);
+	EXPECT_LE(worst, 100);
+	EXPECT_EQ(0, write_str("/proc/sys/kernel/hung_task_timeout_secs", old_timeout));
+
+	/* Resolve the fault: the read completes with the chunk it had made. */
+	ASSERT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	zero.range.start = (unsigned long)r.buf;
+	zero.range.len = page;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
+	pthread_join(thread, NULL);
+	EXPECT_LT(0, r.ret);
+	EXPECT_EQ('\n', r.buf[r.ret > 0 ? r.ret - 1 : 0]);
+	/* The process is gone: reading again says so, as /proc's would. */
+	EXPECT_EQ(0, lseek(r.fd, 0, SEEK_SET));
+	EXPECT_EQ(-1, read(r.fd, r.buf, page));
+	EXPECT_EQ(ESRCH, errno);
+	close(r.fd);
+	munmap(r.buf, page);
+	close(uffd);
+}
+
 /* An fd opened before exec shows what /proc shows: the old mm, gone, so nothing. */
 TEST(exec)
 {
@@ -142,36 +256,61 @@ TEST(exec)
 }
 
 /*
- * An fd whose process was reaped never shows anything, even if the PID is
- * reused: maps, smaps and smaps_rollup, opened before the process dies (maps
- * and smaps also read from; smaps_rollup prints all at its first read).
+ * An fd whose process was reaped behaves as /proc's: what was generated
+ * before the reap and not yet read comes out, then nothing new, even after a
+ * seek to 0 and if the PID is reused (ESRCH): maps, smaps and smaps_rollup,
+ * opened before the process dies (maps and smaps also read from;
+ * smaps_rollup prints all at its first read).
  */
 TEST(reaped_while_open)
 {
 	static const char *const files[] = { "maps", "smaps", "smaps_rollup" };
-	char path[3][128], buf[4096];
-	int fd[3], status, i;
+	char path[3][128], ppath[3][128], buf[2][4096];
+	int fd[3], pfd[3], i, j;
 	pid_t pid = spawn_sleeper();
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
 		ours_path(path[i], sizeof(path[i]), pid, files[i]);
+		proc_path(ppath[i], sizeof(ppath[i]), pid, files[i]);
+	}
 	ASSERT_LE(0, wait_path(path[2], 1, 2000));
 	for (i = 0; i < 3; i++) {
 		fd[i] = open(path[i], O_RDONLY);
+		pfd[i] = open(ppath[i], O_RDONLY);
 		ASSERT_LE(0, fd[i]);
+		ASSERT_LE(0, pfd[i]);
 	}
-	ASSERT_GT(read(fd[0], buf, 100), 0);
-	ASSERT_GT(read(fd[1], buf, 100), 0);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(100, read(fd[i], buf[0], 100));
+		ASSERT_EQ(100, read(pfd[i], buf[1], 100));
+	}
+	kill_and_reap(pid);
 	ASSERT_LE(0, wait_path(path[0], 0, 2000));
 	for (i = 0; i < 3; i++) {
-		errno = 0;
-		EXPECT_EQ(-1, read(fd[i], buf, sizeof(buf)));
-		TH_LOG("%s: read after reap: %s", files[i], strerror(errno));
-		EXPECT_EQ(0, lseek(fd[i], 0, SEEK_SET) > 0);
-		EXPECT_EQ(-1, read(fd[i], buf, sizeof(buf)));
+		for (j = 0; j < 3; j++) {
+			ssize_t want, got;
+			int want_errno, got_errno;
+
+			if (j == 2) {
+				EXPECT_EQ(0, lseek(fd[i], 0, SEEK_SET));
+				EXPECT_EQ(0, lseek(pfd[i], 0, SEEK_SET));
+			}
+			errno = 0;
+			want = read(pfd[i], buf[1], sizeof(buf[1]));
+			want_errno = errno;
+			errno = 0;
+			got = read(fd[i], buf[0], sizeof(buf[0]));
+			got_errno = errno;
+			TH_LOG("%s: read %d after reap: /proc %zd (%s), ours %zd (%s)", files[i], j,
+			       want, strerror(want_errno), got, strerror(got_errno));
+			EXPECT_EQ(want, got);
+			EXPECT_EQ(want_errno, got_errno);
+			if (want > 0 && want == got)
+				EXPECT_EQ(0, memcmp(buf[0], buf[1], got));
+		}
+		EXPECT_EQ(-1, read(fd[i], buf[0], sizeof(buf[0])));
 		close(fd[i]);
+		close(pfd[i]);
 	}
 }
 
@@ -226,6 +365,48 @@ TEST(rmmod_while_reading)
 		EXPECT_EQ(0, module_unload());
 	EXPECT_NE(0, access(DEBUGFS_DIR, F_OK));
 
+	ASSERT_EQ(0, module_load(""));
+	EXPECT_LE(0, wait_path(path, 1, 1000));
+}
+
+static void *forker(void *arg)
+{
+	(void)arg;
+	while (!stop) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+	return NULL;
+}
+
+/*
+ * Module init fails at each step (inject_init_failure=N) while processes
+ * fork and exit, so the probes fire and queue directory syncs: the load
+ * fails with the injected error, leaves no directory behind, the guest log
+ * stays clean (KASAN: no sync may run after the module is freed), and a
+ * later load works.
+ */
+TEST(init_failure_unwinds)
+{
+	char params[64], path[128];
+	pthread_t thread;
+	int step;
+
+	ours_path(path, sizeof(path), 1, "maps");
+	ASSERT_EQ(0, module_unload());
+	stop = 0;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, forker, NULL));
+	for (step = 1; step <= 4; step++) {
+		snprintf(params, sizeof(params), "inject_init_failure=%d", step);
+		EXPECT_EQ(-ECANCELED, module_load(params));
+		EXPECT_NE(0, access(DEBUGFS_DIR, F_OK));
+	}
+	stop = 1;
+	pthread_join(thread, NULL);
 	ASSERT_EQ(0, module_load(""));
 	EXPECT_LE(0, wait_path(path, 1, 1000));
 }

@@ -89,6 +89,24 @@ static inline void buf_free(struct buf *b)
 }
 
 /*
+ * Drop the [vsyscall] line (the last one, when there is one) from the maps
+ * text @b: what our maps print on a kernel without kernel/patches/, where the
+ * gate VMA is unavailable (IBT). Returns 1 if there was one.
+ */
+static inline int drop_vsyscall_line(struct buf *b)
+{
+	char *line = b->len ? strstr(b->data, " [vsyscall]\n") : NULL;
+
+	if (!line)
+		return 0;
+	while (line > b->data && line[-1] != '\n')
+		line--;
+	b->len = line - b->data;
+	b->data[b->len] = '\0';
+	return 1;
+}
+
+/*
  * The number after "@name@sep" at the start of a line of file @path (as in
  * "name value" or "Name:   value kB"), or -1.
  */

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IBT on the booted kernel: every kernel function the module hands the
+ * kernel a pointer to (the list scripts/check-ibt.py made from the module's
+ * relocations, /indirect-targets) still starts with ENDBR64, and so does
+ * get_gate_vma, which the module calls for the [vsyscall] line: exported by
+ * kernel/patches/, it is not sealed. The first bytes are read through
+ * /proc/kcore at the addresses /proc/kallsyms gives.
+ *
+ * With RPM_UNPATCHED=1 (make check-unpatched) get_gate_vma is not exported:
+ * its ENDBR64 must be sealed on this kernel (CONFIG_X86_KERNEL_IBT), the
+ * module must have seen that and refused to call it, and our maps must be
+ * /proc's without the [vsyscall] line, as documented.
+ *
+ * QEMU's TCG does not enforce IBT, so a missing ENDBR64 would not crash
+ * here; these checks are what a CPU that enforces it would trip on.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <stdint.h>
+
+#include "kselftest_harness.h"
+#include "procmaps_util.h"
+
+static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+
+static int unpatched(void)
+{
+	const char *env = getenv("RPM_UNPATCHED");
+
+	return env && !strcmp(env, "1");
+}
+
+/* Address of kernel (not module) text symbol @name, or 0. */
+static uint64_t kallsyms_addr(const char *name)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512], sym[256], type;
+	unsigned long long addr;
+	uint64_t found = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strchr(line, '['))
+			continue; /* a module's symbol */
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) == 3 &&
+		    strchr("TtWw", type) && !strcmp(sym, name)) {
+			found = addr;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Read @len bytes of kernel memory at @addr through /proc/kcore: 0 or -1. */
+static int kcore_read(uint64_t addr, void *out, size_t len)
+{
+	int fd = open("/proc/kcore", O_RDONLY);
+	Elf64_Ehdr eh;
+	int i, ret = -1;
+
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh))
+		goto out;
+	for (i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) != sizeof(ph))
+			goto out;
+		if (ph.p_type != PT_LOAD || addr < ph.p_vaddr ||
+		    addr + len > ph.p_vaddr + ph.p_memsz)
+			continue;
+		if (pread(fd, out, len, ph.p_offset + (addr - ph.p_vaddr)) == (ssize_t)len)
+			ret = 0;
+		break;
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+/* 1 if kernel function @name starts with ENDBR64, 0 if not, -1 if unknown. */
+static int starts_with_endbr(const char *name)
+{
+	uint64_t addr = kallsyms_addr(name);
+	unsigned char insn[4];
+
+	if (!addr || kcore_read(addr, insn, sizeof(insn)))
+		return -1;
+	fprintf(stderr, "# %s at %016llx: %02x %02x %02x %02x\n", name,
+		(unsigned long long)addr, insn[0], insn[1], insn[2], insn[3]);
+	return !memcmp(insn, endbr64, sizeof(insn));
+}
+
+/* 0 if @s starts with @prefix. */
+static int starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix));
+}
+
+/* The value of the module's stats line @name ("name value..."), or "". */
+static void stats_line(const char *name, char *out, size_t size)
+{
+	struct buf b;
+	char *line;
+	size_t nlen = strlen(name);
+
+	out[0] = '\0';
+	if (read_all(DEBUGFS_DIR "/stats", 4096, &b))
+		return;
+	for (line = b.data; line && *line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
+			snprintf(out, size, "%.*s", (int)strcspn(line + nlen + 1, "\n"),
+				 line + nlen + 1);
+			break;
+		}
+	}
+	buf_free(&b);
+}
+
+/* The reader itself: the kcore reader tells a sealed function from an open one. */
+TEST(kcore_sees_seals)
+{
+	/* Exported: never sealed. Static, address never taken: sealed (issue 9). */
+	EXPECT_EQ(1, starts_with_endbr("seq_read"));
+	EXPECT_EQ(0, starts_with_endbr("lock_next_vma"));
+}
+
+TEST(indirect_targets_have_endbr)
+{
+	FILE *f = fopen("/indirect-targets", "r");
+	char name[256];
+	int n = 0;
+
+	ASSERT_NE(NULL, f);
+	while (fscanf(f, "%255s", name) == 1) {
+		EXPECT_EQ(1, starts_with_endbr(name));
+		n++;
+	}
+	fclose(f);
+	/* At least the seq_file methods in our file_operations. */
+	EXPECT_LE(2, n);
+}
+
+TEST(gate_vma)
+{
+	char gate[256], path[128], ppath[128];
+	struct buf ours, proc;
+	const char *vsyscall;
+
+	pid_t pid = spawn_stopped(NULL);
+
+	ASSERT_GT(pid, 0);
+	stats_line("gate_vma", gate, sizeof(gate));
+	TH_LOG("stats: gate_vma %s", gate);
+	proc_path(ppath, sizeof(ppath), pid, "maps");
+	ours_path(path, sizeof(path), pid, "maps");
+	ASSERT_EQ(0, read_all(ppath, 4096, &proc));
+	ASSERT_EQ(0, read_all(path, 4096, &ours));
+	kill_and_reap(pid);
+	vsyscall = strstr(proc.data, "[vsyscall]\n");
+	ASSERT_NE(NULL, vsyscall);
+	if (!unpatched()) {
+		EXPECT_EQ(1, starts_with_endbr("get_gate_vma"));
+		EXPECT_EQ(0, starts_with(gate, "available (get_gate_vma exported"));
+		EXPECT_EQ(proc.len, ours.len);
+		EXPECT_EQ(0, memcmp(proc.data, ours.data, proc.len));
+	} else {
+		EXPECT_EQ(0, starts_with_endbr("get_gate_vma"));
+		EXPECT_EQ(0, starts_with(gate, "unavailable (get_gate_vma is not exported and its ENDBR64 is sealed"));
+		/* /proc's bytes without the [vsyscall] line, which is the last one. */
+		ASSERT_EQ(1, drop_vsyscall_line(&proc));
+		EXPECT_EQ(proc.len, ours.len);
+		EXPECT_EQ(0, memcmp(proc.data, ours.data, proc.len < ours.len ? proc.len : ours.len));
+	}
+	buf_free(&proc);
+	buf_free(&ours);
+}
+
+TEST_HARNESS_MAIN
