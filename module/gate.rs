@@ -23,9 +23,10 @@
 //! start with `ENDBR64`; `scripts/check-ibt.py` fails the build if the module takes the
 //! address of a kernel function that the kernel seals.
 
+use core::ptr::NonNull;
 use kernel::{
     bindings,
-    mm::{virt::VmaRef, MmWithUser},
+    mm::MmWithUser,
     prelude::*,
     sync::atomic::{Atomic, Relaxed},
 };
@@ -160,23 +161,86 @@ pub(crate) fn describe() -> &'static str {
     }
 }
 
-/// The gate VMA of `mm`, if it has one.
-pub(crate) fn gate_vma(mm: &MmWithUser) -> Option<&'static VmaRef> {
-    let vma = match source() {
-        // SAFETY: `mm` has users; `get_gate_vma` only reads it, and it is exported (weak
-        // reference checked at load).
-        Source::Export => unsafe { rust_procmaps_get_gate_vma(mm.as_raw()) },
-        Source::Resolved => {
-            // SAFETY: `RESOLVED` is the entry of `get_gate_vma`, which has this type, and it
-            // starts with ENDBR64 (or the kernel has no IBT): see `indirect_entry`.
-            let get_gate_vma =
-                unsafe { core::mem::transmute::<usize, GetGateVma>(RESOLVED.load(Relaxed)) };
-            // SAFETY: `mm` has users; `get_gate_vma` only reads it.
-            unsafe { get_gate_vma(mm.as_raw()) }
+/// The gate VMA: one static `vm_area_struct` of the kernel, shared by every process that has
+/// one. It has no mm (`vm_mm` is NULL), no file, no page tables of the process and no lock,
+/// and never changes after boot, so it is not a [`kernel::mm::virt::VmaRef`] (whose contract
+/// is a VMA of an mm, under a lock): this type offers only what can be read of it.
+///
+/// # Invariants
+///
+/// `vma` points to the kernel's static `gate_vma`.
+pub(crate) struct GateVma {
+    vma: NonNull<bindings::vm_area_struct>,
+}
+
+impl GateVma {
+    /// The gate VMA of `mm`, if it has one (and we may ask for it: see the module docs).
+    pub(crate) fn of(mm: &MmWithUser) -> Option<Self> {
+        let vma = match source() {
+            // SAFETY: `mm` has users; `get_gate_vma` only reads it, and it is exported (weak
+            // reference checked at load).
+            Source::Export => unsafe { rust_procmaps_get_gate_vma(mm.as_raw()) },
+            Source::Resolved => {
+                // SAFETY: `RESOLVED` is the entry of `get_gate_vma`, which has this type, and it
+                // starts with ENDBR64 (or the kernel has no IBT): see `indirect_entry`.
+                let get_gate_vma =
+                    unsafe { core::mem::transmute::<usize, GetGateVma>(RESOLVED.load(Relaxed)) };
+                // SAFETY: `mm` has users; `get_gate_vma` only reads it.
+                unsafe { get_gate_vma(mm.as_raw()) }
+            }
+            _ => return None,
+        };
+        // INVARIANT: A non-null result is the static `gate_vma`.
+        NonNull::new(vma).map(|vma| Self { vma })
+    }
+
+    /// The raw VMA, for the kernel's own per-VMA queries (page sizes, THP, pkey).
+    pub(crate) fn as_ptr(&self) -> *mut bindings::vm_area_struct {
+        self.vma.as_ptr()
+    }
+
+    /// Start address.
+    pub(crate) fn start(&self) -> usize {
+        // SAFETY: The static `gate_vma` (invariant) is never written after boot.
+        unsafe {
+            (*self.vma.as_ptr())
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .vm_start
         }
-        _ => return None,
-    };
-    // SAFETY: A non-null result is the static `gate_vma`, never freed and never changed after
-    // boot.
-    (!vma.is_null()).then(|| unsafe { VmaRef::from_raw(vma) })
+    }
+
+    /// End address (exclusive).
+    pub(crate) fn end(&self) -> usize {
+        // SAFETY: As in `start`.
+        unsafe {
+            (*self.vma.as_ptr())
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .vm_end
+        }
+    }
+
+    /// `vm_flags`.
+    pub(crate) fn flags(&self) -> bindings::vm_flags_t {
+        // SAFETY: As in `start`.
+        unsafe { (*self.vma.as_ptr()).__bindgen_anon_2.vm_flags }
+    }
+
+    /// Its name as `get_vma_name()` gives it: `vm_ops->name()` (`[vsyscall]`), else `[vdso]`
+    /// (the name of a VMA without an mm).
+    pub(crate) fn name(&self) -> &'static CStr {
+        let raw = self.vma.as_ptr();
+        // SAFETY: As in `start`; `vm_ops` is null or a static table.
+        let name = unsafe { (*raw).vm_ops.as_ref() }
+            .and_then(|ops| ops.name)
+            // SAFETY: `name` takes the VMA it belongs to, as `get_vma_name()` calls it.
+            .map_or(core::ptr::null(), |name| unsafe { name(raw) });
+        if name.is_null() {
+            c"[vdso]"
+        } else {
+            // SAFETY: A name of a static VMA is a static C string.
+            unsafe { CStr::from_char_ptr(name) }
+        }
+    }
 }

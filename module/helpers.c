@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rust_procmaps: thin wrappers around static inlines and macros.
- *
- * Nothing here takes a decision (the smaps walk table only names the Rust
- * callbacks); see rust_procmaps.h for who calls what.
+ * rust_procmaps: thin wrappers around static inlines and macros, and what
+ * only C can express: weak references to the exports of kernel/patches/
+ * (with the functions that test them), the kprobe that tells an unexported
+ * function's address (gate.rs decides whether to use it), and smaps'
+ * mm_walk_ops table (Rust only picks one of its entries). The per-page smaps
+ * shims group several inlines into one call, and one is a copy of an inline
+ * of fs/proc/internal.h, a header modules cannot include. No locking
+ * decision is taken here; see rust_procmaps.h for who calls what.
  */
 
 #include <linux/fs.h>

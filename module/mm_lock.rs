@@ -1,13 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Finding and locking the next VMA of an address space: all the delicate locking lives here.
+//! Finding and locking the next VMA of an address space: every locking decision of the module
+//! lives here, behind one type, [`VmaCursor`].
 //!
-//! # The scheme
+//! A reader (one `read()` chunk of `maps`/`smaps`, or one whole `smaps_rollup`) makes a cursor
+//! over an address space it holds an `mmget` reference on, and asks it again and again for
+//! "the first VMA that ends above `from`" ([`VmaCursor::advance`]), where `from` is the end of
+//! the last VMA it used. The answer is a [`LockedVma`], a view that borrows the cursor: it
+//! cannot outlive the lock that holds the VMA, nor the `mmget` reference the cursor owns, and
+//! asking for the next VMA (which releases this one) ends the borrow. The cursor decides once,
+//! from `lock_mode`, how VMAs are held:
 //!
-//! A reader asks for "the first VMA that ends above `from`" ([`lock_next_vma`]), where `from`
-//! is the end of the last VMA it printed. The answer comes back read-locked with its per-VMA
-//! lock ([`LockedVma`]); the reader prints it and drops the lock before asking again, so at
-//! most one VMA lock is held at a time and never across `read()` calls.
+//! * per-VMA locks (the default): each VMA read-locked on its own by the scheme below, at most
+//!   one at a time, released before the next one is looked up;
+//! * `mmap_read_lock` for the cursor's whole life (`lock_mode=1`, what `/proc` did before 6.17
+//!   and still does for `smaps_rollup`), which [`VmaCursor::relax`] drops and takes again when
+//!   a writer waits.
+//!
+//! A [`LockedVma`] says which of the two holds it ([`WalkLock`]), which is what the page-table
+//! walker must be told. Cursors never live across `read()` calls.
+//!
+//! # The per-VMA scheme
 //!
 //! 1. Sample the mm's write sequence with `mmap_lock_speculate_try_begin()`. It fails (odd
 //!    count) when a writer holds `mmap_lock` right now. If the caller expects the next VMA to
@@ -32,23 +45,35 @@
 //!    can hold `mmap_lock` now) and drop `mmap_lock` at once. The writer waits at most for one
 //!    lookup, and the reader always makes progress.
 //!
-//! # What a reader may see
+//! # What a reader may see (the algorithm's invariants)
 //!
-//! As with `/proc/PID/maps` since 6.17: a VMA that changed between two records can be
-//! printed twice (once before and once after the change), but a gap is only printed if it
-//! existed at the moment the VMA after it was locked, and a VMA that exists for the whole read
-//! is always printed.
+//! As with `/proc/PID/maps` since 6.17, for a reader that passes the end of each VMA it was
+//! given as the next `from`:
+//!
+//! * output never goes backwards: every VMA handed out ends above `from`;
+//! * a VMA that changed between two records can be handed out twice (once before and once
+//!   after the change), but no byte of the address space twice from the same `from` on
+//!   (`smaps_rollup` counts a VMA that starts below `from` only from `from`);
+//! * a gap is only implied (a VMA handed out starts above `from`) if it existed at the moment
+//!   that VMA was locked;
+//! * a VMA that exists for the whole read is always handed out;
+//! * the reader makes progress: the `mmap_lock` fallback cannot fail against writers, and a
+//!   writer waits for it at most one lookup.
 
-use core::ptr::NonNull;
+use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 use kernel::{
     bindings,
     error::to_result,
     mm::{virt::VmaRef, MmWithUser},
     prelude::*,
     sync::{aref::ARef, rcu},
+    types::NotThreadSafe,
 };
 
-use crate::stats::STATS;
+use crate::{
+    params::{self, LockMode},
+    stats::STATS,
+};
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
 #[expect(
@@ -64,36 +89,30 @@ extern "C" {
     fn rust_procmaps_speculate_retry(mm: *mut bindings::mm_struct, seq: u32) -> bool;
     fn rust_procmaps_mmap_read_lock_killable(mm: *mut bindings::mm_struct) -> c_int;
     fn rust_procmaps_vma_start_read_locked(vma: *mut bindings::vm_area_struct) -> bool;
+    fn rust_procmaps_mmap_lock_is_contended(mm: *mut bindings::mm_struct) -> bool;
 }
 
-/// A VMA whose per-VMA read lock we hold; the lock is released on drop.
-///
-/// It does not borrow its address space: whoever owns a `LockedVma` must also keep an `mmget`
-/// reference to the VMA's mm until the `LockedVma` is dropped.
+/// Which lock holds a [`LockedVma`]: what the page-table walker must be told to assert.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WalkLock {
+    /// Its per-VMA read lock (`PGWALK_VMA_RDLOCK_VERIFY`).
+    Vma,
+    /// `mmap_read_lock` (`PGWALK_RDLOCK`).
+    Mmap,
+}
+
+/// One per-VMA read lock, released on drop.
 ///
 /// # Invariants
 ///
 /// `vma` points to a VMA attached to an mm with non-zero `mm_users`, and this value owns one
-/// read lock on it (taken by `vma_start_read()` or `vma_start_read_locked()`).
-pub(crate) struct LockedVma {
+/// read lock on it (taken by `vma_start_read()` or `vma_start_read_locked()`). Only a
+/// [`VmaCursor`] holds one, and it keeps the `mmget` reference until the lock is released.
+struct VmaReadLock {
     vma: NonNull<bindings::vm_area_struct>,
 }
 
-impl LockedVma {
-    /// The locked VMA.
-    pub(crate) fn vma(&self) -> &VmaRef {
-        // SAFETY: The VMA is read-locked (invariant), so it stays valid and stable while `self`
-        // lives.
-        unsafe { VmaRef::from_raw(self.vma.as_ptr()) }
-    }
-
-    /// The raw pointer (for comparisons and seq_file's `void *` cursor).
-    pub(crate) fn as_ptr(&self) -> *mut bindings::vm_area_struct {
-        self.vma.as_ptr()
-    }
-}
-
-impl Drop for LockedVma {
+impl Drop for VmaReadLock {
     fn drop(&mut self) {
         // SAFETY: We own one read lock on this VMA (invariant).
         unsafe { bindings::vma_end_read(self.vma.as_ptr()) };
@@ -110,11 +129,18 @@ fn vma_next_rcu(mm: &MmWithUser, from: usize, _rcu: &rcu::Guard) -> *mut binding
 }
 
 /// Locks the VMA containing `addr` with `lock_vma_under_rcu()`.
-fn lock_vma_at(mm: &MmWithUser, addr: usize) -> Option<LockedVma> {
+fn lock_vma_at(mm: &MmWithUser, addr: usize) -> Option<VmaReadLock> {
     // SAFETY: `mm` has users, which is all `lock_vma_under_rcu()` requires.
     let vma = unsafe { bindings::lock_vma_under_rcu(mm.as_raw(), addr) };
     // INVARIANT: A non-null result is attached to `mm` and read-locked for us.
-    NonNull::new(vma).map(|vma| LockedVma { vma })
+    NonNull::new(vma).map(|vma| VmaReadLock { vma })
+}
+
+impl VmaReadLock {
+    fn start(&self) -> usize {
+        // SAFETY: The VMA is read-locked (invariant), so it is valid and its bounds stable.
+        unsafe { VmaRef::from_raw(self.vma.as_ptr()) }.start()
+    }
 }
 
 /// A sample of the mm's write sequence count (`mm_lock_seq`).
@@ -143,13 +169,13 @@ impl WriteSeq {
 ///
 /// Returns `Ok(None)` when there is no such VMA, and `EINTR` if a fatal signal arrives while
 /// waiting for `mmap_lock`. The caller must keep its `mmget` reference on `mm` until the
-/// returned [`LockedVma`] is dropped, and must not hold another VMA lock or `mmap_lock`.
+/// returned lock is dropped, and must not hold another VMA lock or `mmap_lock`.
 /// `expect_adjacent` only chooses the order of the lookups (see step 1), never the result.
-pub(crate) fn lock_next_vma(
+fn lock_next_vma(
     mm: &MmWithUser,
     from: usize,
     expect_adjacent: bool,
-) -> Result<Option<LockedVma>> {
+) -> Result<Option<VmaReadLock>> {
     // Step 1 of the module documentation.
     let seq = WriteSeq::sample(mm);
     if expect_adjacent {
@@ -176,7 +202,7 @@ pub(crate) fn lock_next_vma(
     // Step 3.
     if let Some(locked) = lock_vma_at(mm, start.max(from)) {
         // Step 4.
-        if locked.vma().start() <= from || !seq.changed_since(mm) {
+        if locked.start() <= from || !seq.changed_since(mm) {
             STATS.vma_locked_rcu.inc();
             return Ok(Some(locked));
         }
@@ -184,7 +210,7 @@ pub(crate) fn lock_next_vma(
             let rcu = rcu::read_lock();
             vma_next_rcu(mm, from, &rcu)
         };
-        if first == locked.as_ptr() {
+        if first == locked.vma.as_ptr() {
             STATS.vma_locked_rcu.inc();
             return Ok(Some(locked));
         }
@@ -197,7 +223,7 @@ pub(crate) fn lock_next_vma(
 }
 
 /// Step 5: find the VMA under `mmap_read_lock`, read-lock it, and drop `mmap_lock` again.
-fn lock_next_vma_under_mmap_lock(mm: &MmWithUser, from: usize) -> Result<Option<LockedVma>> {
+fn lock_next_vma_under_mmap_lock(mm: &MmWithUser, from: usize) -> Result<Option<VmaReadLock>> {
     // SAFETY: `mm` has users.
     to_result(unsafe { rust_procmaps_mmap_read_lock_killable(mm.as_raw()) })?;
     // SAFETY: We hold the mmap read lock, which keeps the tree and its VMAs stable.
@@ -207,7 +233,7 @@ fn lock_next_vma_under_mmap_lock(mm: &MmWithUser, from: usize) -> Result<Option<
         // SAFETY: The VMA is attached and we hold the mmap read lock, as required.
         Some(vma) if unsafe { rust_procmaps_vma_start_read_locked(vma.as_ptr()) } => {
             // INVARIANT: We just took its read lock.
-            Ok(Some(LockedVma { vma }))
+            Ok(Some(VmaReadLock { vma }))
         }
         // Only a `vm_refcnt` overflow makes this fail; the caller reports `EAGAIN`.
         Some(_) => Err(EAGAIN),
@@ -217,25 +243,60 @@ fn lock_next_vma_under_mmap_lock(mm: &MmWithUser, from: usize) -> Result<Option<
     result
 }
 
-/// The whole address space read-locked for one `read()` chunk: the `lock_mode=1` baseline,
-/// how `/proc/PID/maps` worked before per-VMA locks (Linux 6.16 and older). Only for
-/// comparison (the benchmark): it stalls writers for the whole chunk.
+/// What a [`VmaCursor`] holds.
+enum Held {
+    /// Per-VMA mode; the VMA handed out last, if any, read-locked.
+    PerVma {
+        vma: Option<VmaReadLock>,
+        /// The last VMA began where the one before it ended: guess the next one does too.
+        adjacent: bool,
+    },
+    /// `lock_mode=1`. While `locked`, we hold `mmap_read_lock` and `vma` (the VMA handed out
+    /// last, if any) is stable; `vma` is `None` whenever `locked` is false.
+    Mmap {
+        locked: bool,
+        vma: Option<NonNull<bindings::vm_area_struct>>,
+    },
+}
+
+/// Walks the VMAs of one address space, holding each as `lock_mode` says (module docs).
 ///
 /// # Invariants
 ///
-/// We hold the mmap read lock of `mm`.
-pub(crate) struct MmapLocked {
+/// `mm` is an `mmget` reference; every lock in `held` is on `mm` and is released in `drop`
+/// before `mm` is put.
+pub(crate) struct VmaCursor {
     mm: ARef<MmWithUser>,
+    held: Held,
+    /// Locks belong to the task that took them.
+    _not_send: NotThreadSafe,
 }
 
-impl MmapLocked {
-    /// Takes `mmap_read_lock_killable()`; `EINTR` on a fatal signal.
-    pub(crate) fn lock(mm: ARef<MmWithUser>) -> Result<Self> {
-        // SAFETY: `mm` has users.
-        to_result(unsafe { rust_procmaps_mmap_read_lock_killable(mm.as_raw()) })?;
-        STATS.mmap_locked_chunks.inc();
-        // INVARIANT: Just locked.
-        Ok(Self { mm })
+impl VmaCursor {
+    /// A cursor over `mm`; with `lock_mode=1` it takes `mmap_read_lock_killable()` now
+    /// (`EINTR` on a fatal signal).
+    pub(crate) fn new(mm: ARef<MmWithUser>) -> Result<Self> {
+        let held = match params::lock_mode() {
+            LockMode::PerVma => Held::PerVma {
+                vma: None,
+                adjacent: false,
+            },
+            LockMode::Mmap => {
+                // SAFETY: `mm` has users.
+                to_result(unsafe { rust_procmaps_mmap_read_lock_killable(mm.as_raw()) })?;
+                STATS.mmap_locked_chunks.inc();
+                Held::Mmap {
+                    locked: true,
+                    vma: None,
+                }
+            }
+        };
+        // INVARIANT: `mm` is the `mmget` reference; the lock taken above is on it.
+        Ok(Self {
+            mm,
+            held,
+            _not_send: NotThreadSafe,
+        })
     }
 
     /// The address space.
@@ -243,19 +304,103 @@ impl MmapLocked {
         &self.mm
     }
 
-    /// The first VMA that ends above `from`; stable while `self` lives.
-    pub(crate) fn next_vma(&self, from: usize) -> Option<&VmaRef> {
-        // SAFETY: We hold the mmap read lock (invariant), which the lookup requires.
-        let vma = unsafe { rust_procmaps_vma_next(self.mm.as_raw(), from) };
-        // SAFETY: A VMA found under the mmap read lock stays valid until it is released, and
-        // the borrow of `self` ends before that.
-        (!vma.is_null()).then(|| unsafe { VmaRef::from_raw(vma) })
+    /// Releases the VMA handed out last and hands out the first VMA that ends above `from`,
+    /// held until the next call (or the cursor's drop). `Ok(None)` past the last VMA; `EINTR`
+    /// on a fatal signal while waiting for `mmap_lock`, `EAGAIN` if the lock cannot be taken.
+    pub(crate) fn advance(&mut self, from: usize) -> Result<Option<LockedVma<'_>>> {
+        match &mut self.held {
+            Held::PerVma { vma, adjacent } => {
+                // At most one VMA lock at a time: drop the previous one before the lookup.
+                *vma = None;
+                *vma = lock_next_vma(&self.mm, from, *adjacent)?;
+                *adjacent = vma.as_ref().is_some_and(|v| v.start() <= from);
+            }
+            Held::Mmap { locked, vma } => {
+                if !*locked {
+                    return Err(EINTR);
+                }
+                // SAFETY: We hold the mmap read lock (`locked`), which the lookup requires.
+                *vma = NonNull::new(unsafe { rust_procmaps_vma_next(self.mm.as_raw(), from) });
+            }
+        }
+        Ok(self.current())
+    }
+
+    /// The VMA handed out by the last [`VmaCursor::advance`], if any.
+    pub(crate) fn current(&self) -> Option<LockedVma<'_>> {
+        let (vma, lock) = match &self.held {
+            Held::PerVma { vma, .. } => (vma.as_ref()?.vma, WalkLock::Vma),
+            Held::Mmap { vma, .. } => ((*vma)?, WalkLock::Mmap),
+        };
+        // SAFETY: The VMA is held by its read lock or by `mmap_lock` until the cursor changes
+        // or is dropped, which the borrow of `self` excludes.
+        let vma = unsafe { VmaRef::from_raw(vma.as_ptr()) };
+        Some(LockedVma {
+            vma,
+            lock,
+            _cursor: PhantomData,
+        })
+    }
+
+    /// `smaps_rollup`'s courtesy to writers: with `mmap_lock` held (`lock_mode=1`) and a writer
+    /// waiting for it, drop it and take it again, as `/proc` does after each VMA. The VMA
+    /// handed out last is released. Per-VMA mode has nothing to drop.
+    pub(crate) fn relax(&mut self) -> Result {
+        let Held::Mmap { locked, vma } = &mut self.held else {
+            return Ok(());
+        };
+        // SAFETY: `mm` has users.
+        if !*locked || !unsafe { rust_procmaps_mmap_lock_is_contended(self.mm.as_raw()) } {
+            return Ok(());
+        }
+        STATS.rollup_lock_drops.inc();
+        *vma = None;
+        *locked = false;
+        // SAFETY: We held the lock (`locked` was true).
+        unsafe { bindings::mmap_read_unlock(self.mm.as_raw()) };
+        // SAFETY: `mm` has users.
+        to_result(unsafe { rust_procmaps_mmap_read_lock_killable(self.mm.as_raw()) })?;
+        *locked = true;
+        Ok(())
     }
 }
 
-impl Drop for MmapLocked {
+impl Drop for VmaCursor {
     fn drop(&mut self) {
-        // SAFETY: We hold the lock (invariant).
-        unsafe { bindings::mmap_read_unlock(self.mm.as_raw()) };
+        // Every lock before the `mmget` reference (invariant): `mm` is put after this body.
+        match &mut self.held {
+            Held::PerVma { vma, .. } => *vma = None,
+            Held::Mmap { locked, vma } => {
+                *vma = None;
+                if *locked {
+                    // SAFETY: We hold the lock (`locked`).
+                    unsafe { bindings::mmap_read_unlock(self.mm.as_raw()) };
+                }
+            }
+        }
+    }
+}
+
+/// A VMA a [`VmaCursor`] holds: valid and stable while this view lives, which the borrow of
+/// the cursor guarantees (the cursor also keeps the `mmget` reference on its mm).
+#[derive(Clone, Copy)]
+pub(crate) struct LockedVma<'c> {
+    vma: &'c VmaRef,
+    lock: WalkLock,
+    _cursor: PhantomData<&'c VmaCursor>,
+}
+
+impl LockedVma<'_> {
+    /// Which lock holds the VMA.
+    pub(crate) fn walk_lock(&self) -> WalkLock {
+        self.lock
+    }
+}
+
+impl Deref for LockedVma<'_> {
+    type Target = VmaRef;
+
+    fn deref(&self) -> &VmaRef {
+        self.vma
     }
 }

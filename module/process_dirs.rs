@@ -24,11 +24,11 @@ use kernel::{
 
 use crate::{
     debugfs_files::DebugfsDir,
-    maps_file::{MAPS_FOPS, SMAPS_FOPS},
-    smaps_file::ROLLUP_FOPS,
-    smaps_walk,
-    stats::STATS,
-    InitStep,
+    maps_file::MAPS_FOPS,
+    params::{self, InitStep},
+    smaps_exports,
+    smaps_file::{ROLLUP_FOPS, SMAPS_FOPS},
+    stats::{STATS, STATS_FOPS},
 };
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
@@ -101,12 +101,7 @@ impl ProcessDirs {
     /// [`ProcessDirs::sync`].
     pub(crate) fn new() -> Result<Arc<Self>> {
         let root = DebugfsDir::new(c"rust_procmaps", None)?;
-        root.add_file(
-            c"stats",
-            0o444,
-            core::ptr::null_mut(),
-            &crate::stats::STATS_FOPS,
-        )?;
+        root.add_file(c"stats", 0o444, core::ptr::null_mut(), &STATS_FOPS)?;
         Arc::pin_init(
             pin_init!(Self {
                 dirs <- new_mutex!(RBTree::new()),
@@ -183,7 +178,7 @@ impl ProcessDirs {
         // The tgid itself is the files' `i_private`; `open` looks the process up by it.
         let data = tgid as usize as *mut c_void;
         dir.add_file(c"maps", 0o444, data, &MAPS_FOPS)?;
-        if smaps_walk::available() {
+        if smaps_exports::available() {
             dir.add_file(c"smaps", 0o444, data, &SMAPS_FOPS)?;
             dir.add_file(c"smaps_rollup", 0o444, data, &ROLLUP_FOPS)?;
         }
@@ -340,7 +335,7 @@ impl Tracepoints {
         ];
         let data = Arc::into_raw(dirs.clone());
         for (i, probe) in probes.iter().enumerate() {
-            let registered = if i == 1 && crate::inject_init_failure(InitStep::SecondProbe) {
+            let registered = if i == 1 && params::inject_init_failure(InitStep::SecondProbe) {
                 // As if the first probe fired (a fork) and then this registration failed.
                 dirs.queue();
                 Err(ECANCELED)

@@ -11,6 +11,24 @@
 //! `/sys/kernel/debug/rust_procmaps/stats` counts which locking path served the reads.
 //!
 //! See `Documentation/rust_procmaps.rst` for the locking scheme and its invariants.
+//!
+//! # Layout
+//!
+//! One file per concern; data flows one way, from the files down to the locks:
+//!
+//! ```text
+//! process_dirs ─> maps_file, smaps_file ─> vma_seq ─> target ─> access
+//!   (debugfs        (views: format only)    (seq_file   (pid,     (/proc's check)
+//!    tree)                 │                adapter)     mmget)
+//!                          ├─> vma_format ─> seq_out           mm_lock ─> params, stats
+//!                          └─> smaps_walk ─> mm_lock           (VmaCursor: every locking
+//!                                                               decision)
+//! ```
+//!
+//! `gate`, `access`, `params`, `seq_out`, `smaps_exports` and `debugfs_files` are leaves;
+//! `stats` only reads leaves. No file imports the crate root, but for the `LocalModule` type
+//! that `module!` generates there (`debugfs_files`, for `file_operations::owner`); the root
+//! copies the parameters into `params` at load.
 
 use kernel::{prelude::*, sync::Arc};
 
@@ -33,12 +51,18 @@ mod debugfs_files;
 mod gate;
 mod maps_file;
 mod mm_lock;
+mod params;
 mod process_dirs;
+mod seq_out;
+mod smaps_exports;
 mod smaps_file;
 mod smaps_walk;
 mod stats;
+mod target;
 mod vma_format;
+mod vma_seq;
 
+use params::{init_step, InitStep};
 use process_dirs::{ProcessDirs, Tracepoints};
 
 module! {
@@ -59,54 +83,6 @@ module! {
     },
 }
 
-/// How reads lock the address space (the `lock_mode` parameter).
-pub(crate) enum LockMode {
-    /// One VMA at a time under its per-VMA lock; `mmap_read_lock` only as a fallback.
-    PerVma,
-    /// `mmap_read_lock` for each `read()` chunk.
-    Mmap,
-}
-
-/// The `lock_mode` parameter, checked at load.
-pub(crate) fn lock_mode() -> LockMode {
-    if module_parameters::lock_mode.value() == 1 {
-        LockMode::Mmap
-    } else {
-        LockMode::PerVma
-    }
-}
-
-/// The steps of module init at which `inject_init_failure` can make it fail.
-#[derive(Clone, Copy)]
-pub(crate) enum InitStep {
-    /// The directory tree exists, nothing is registered.
-    Dirs = 1,
-    /// The first synchronisation created the per-process directories.
-    FirstSync = 2,
-    /// The second tracepoint probe is registered (the first one has queued a sync).
-    SecondProbe = 3,
-    /// Everything is registered and a sync is queued.
-    Done = 4,
-}
-
-/// Whether the `inject_init_failure` parameter asks init to fail at `step`.
-pub(crate) fn inject_init_failure(step: InitStep) -> bool {
-    let fail = module_parameters::inject_init_failure.value() == step as u32;
-    if fail {
-        pr_info!("init fails at step {} (inject_init_failure)\n", step as u32);
-    }
-    fail
-}
-
-/// `Err(ECANCELED)` if `inject_init_failure` asks init to fail at `step`.
-fn init_step(step: InitStep) -> Result {
-    if inject_init_failure(step) {
-        Err(ECANCELED)
-    } else {
-        Ok(())
-    }
-}
-
 struct RustProcmaps {
     /// Dropped first: no probe runs and no sync is queued once it is gone.
     _tracepoints: Tracepoints,
@@ -119,6 +95,10 @@ impl kernel::Module for RustProcmaps {
             pr_err!("lock_mode must be 0 (per-VMA) or 1 (mmap_lock)\n");
             return Err(EINVAL);
         }
+        params::set(
+            module_parameters::lock_mode.value(),
+            module_parameters::inject_init_failure.value(),
+        );
         gate::init();
         access::init();
         // Every failure below unwinds what the steps before it did, in reverse: `dirs` and
@@ -133,7 +113,7 @@ impl kernel::Module for RustProcmaps {
         // Processes forked or reaped between the first sync and the probes.
         dirs.queue();
         init_step(InitStep::Done)?;
-        if smaps_walk::available() {
+        if smaps_exports::available() {
             pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/{{maps,smaps,smaps_rollup}}\n");
         } else {
             pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/maps\n");

@@ -2,12 +2,12 @@
 
 //! The `smaps` and `smaps_rollup` files, byte for byte as `fs/proc/task_mmu.c` prints them.
 //!
-//! `smaps` is `maps` (same iterator, same locking, see [`crate::maps_file`]) with the memory
-//! counters of each VMA under its line: the VMA is walked while the iterator holds it.
+//! `smaps` is `maps` (same adapter and cursor, [`crate::vma_seq`]) with the memory counters of
+//! each VMA under its line: the VMA is walked while the cursor holds it.
 //!
 //! `smaps_rollup` sums every VMA into one record. Unlike `/proc`, which holds `mmap_lock` for
-//! the whole walk (dropping it only when a writer waits), it takes one VMA at a time with its
-//! per-VMA lock ([`mm_lock::lock_next_vma`]) and walks it under that lock alone. Each lookup
+//! the whole walk (dropping it only when a writer waits), it takes one VMA at a time from a
+//! [`VmaCursor`] (per-VMA locks) and walks it under that lock alone. Each lookup
 //! asks for the first VMA ending above `last_vma_end`, the end of the last VMA summed, so a VMA
 //! that changed in between is handled as the seed's four cases require: a VMA that went away is
 //! skipped, one that is unchanged or new beyond `last_vma_end` is summed whole, and one that
@@ -16,19 +16,17 @@
 //!
 //! C source: [`fs/proc/task_mmu.c`](srctree/fs/proc/task_mmu.c)
 
-use kernel::{
-    bindings,
-    mm::{virt::VmaRef, MmWithUser},
-    prelude::*,
-    sync::aref::ARef,
-};
+use kernel::{bindings, mm::MmWithUser, prelude::*, sync::aref::ARef};
 
 use crate::{
-    maps_file::{self, MapsFile},
-    mm_lock::{self, MmapLocked},
-    smaps_walk::{self, MemSizeStats, WalkLock, PSS_SHIFT},
+    debugfs_files::FileOps,
+    mm_lock::{VmaCursor, WalkLock},
+    seq_out::{Line, LineBuf, SeqOut},
+    smaps_walk::{self, MemSizeStats, PSS_SHIFT},
     stats::STATS,
-    vma_format::{self, Line, LineBuf},
+    target::Target,
+    vma_format::{self, Shown},
+    vma_seq::{self, SeqOps, View},
 };
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
@@ -37,7 +35,6 @@ use crate::{
     reason = "kernel structs are only passed by pointer, never by value"
 )]
 extern "C" {
-    fn rust_procmaps_mmap_lock_is_contended(mm: *mut bindings::mm_struct) -> bool;
     fn rust_procmaps_vma_kernel_pagesize(vma: *mut bindings::vm_area_struct) -> usize;
     fn rust_procmaps_vma_mmu_pagesize(vma: *mut bindings::vm_area_struct) -> usize;
     fn rust_procmaps_thp_eligible(vma: *mut bindings::vm_area_struct) -> bool;
@@ -45,62 +42,50 @@ extern "C" {
 }
 
 /// Writes `label`, `value` right-aligned in `width` columns, and `unit`.
-///
-/// # Safety
-///
-/// `m` must be the seq_file being filled.
-unsafe fn row(m: *mut bindings::seq_file, label: &[u8], value: u64, width: usize, unit: &[u8]) {
+fn row(out: &mut SeqOut<'_>, label: &[u8], value: u64, width: usize, unit: &[u8]) {
     let mut line = LineBuf::new();
     line.bytes(label);
     line.dec_width(value, width);
     line.bytes(unit);
-    // SAFETY: Per the function's safety requirement.
-    unsafe { line.write_to(m) };
+    line.write_to(out);
 }
 
 /// `__show_smap()`: the counters common to both files, in kB.
-///
-/// # Safety
-///
-/// `m` must be the seq_file being filled.
-unsafe fn counters(m: *mut bindings::seq_file, mss: &MemSizeStats, rollup: bool) {
+fn counters(out: &mut SeqOut<'_>, mss: &MemSizeStats, rollup: bool) {
     let pss = |v: u64| (v >> PSS_SHIFT) >> 10;
-    // SAFETY: Per the function's safety requirement.
-    let row = |label: &[u8], value: u64| unsafe { row(m, label, value, 8, b" kB\n") };
-    row(b"Rss:            ", mss.resident >> 10);
-    row(b"Pss:            ", pss(mss.pss));
-    row(b"Pss_Dirty:      ", pss(mss.pss_dirty));
+    let mut kb = |label: &[u8], value: u64| row(out, label, value, 8, b" kB\n");
+    kb(b"Rss:            ", mss.resident >> 10);
+    kb(b"Pss:            ", pss(mss.pss));
+    kb(b"Pss_Dirty:      ", pss(mss.pss_dirty));
     if rollup {
-        row(b"Pss_Anon:       ", pss(mss.pss_anon));
-        row(b"Pss_File:       ", pss(mss.pss_file));
-        row(b"Pss_Shmem:      ", pss(mss.pss_shmem));
+        kb(b"Pss_Anon:       ", pss(mss.pss_anon));
+        kb(b"Pss_File:       ", pss(mss.pss_file));
+        kb(b"Pss_Shmem:      ", pss(mss.pss_shmem));
     }
-    row(b"Shared_Clean:   ", mss.shared_clean >> 10);
-    row(b"Shared_Dirty:   ", mss.shared_dirty >> 10);
-    row(b"Private_Clean:  ", mss.private_clean >> 10);
-    row(b"Private_Dirty:  ", mss.private_dirty >> 10);
-    row(b"Referenced:     ", mss.referenced >> 10);
-    row(b"Anonymous:      ", mss.anonymous >> 10);
-    row(b"KSM:            ", mss.ksm >> 10);
-    row(b"LazyFree:       ", mss.lazyfree >> 10);
-    row(b"AnonHugePages:  ", mss.anonymous_thp >> 10);
-    row(b"ShmemPmdMapped: ", mss.shmem_thp >> 10);
-    row(b"FilePmdMapped:  ", mss.file_thp >> 10);
-    row(b"Shared_Hugetlb: ", mss.shared_hugetlb >> 10);
+    kb(b"Shared_Clean:   ", mss.shared_clean >> 10);
+    kb(b"Shared_Dirty:   ", mss.shared_dirty >> 10);
+    kb(b"Private_Clean:  ", mss.private_clean >> 10);
+    kb(b"Private_Dirty:  ", mss.private_dirty >> 10);
+    kb(b"Referenced:     ", mss.referenced >> 10);
+    kb(b"Anonymous:      ", mss.anonymous >> 10);
+    kb(b"KSM:            ", mss.ksm >> 10);
+    kb(b"LazyFree:       ", mss.lazyfree >> 10);
+    kb(b"AnonHugePages:  ", mss.anonymous_thp >> 10);
+    kb(b"ShmemPmdMapped: ", mss.shmem_thp >> 10);
+    kb(b"FilePmdMapped:  ", mss.file_thp >> 10);
+    kb(b"Shared_Hugetlb: ", mss.shared_hugetlb >> 10);
     // One column narrower: the label is one character longer.
-    // SAFETY: Per the function's safety requirement.
-    unsafe {
-        self::row(
-            m,
-            b"Private_Hugetlb: ",
-            mss.private_hugetlb >> 10,
-            7,
-            b" kB\n",
-        )
-    };
-    row(b"Swap:           ", mss.swap >> 10);
-    row(b"SwapPss:        ", pss(mss.swap_pss));
-    row(b"Locked:         ", pss(mss.pss_locked));
+    row(
+        out,
+        b"Private_Hugetlb: ",
+        mss.private_hugetlb >> 10,
+        7,
+        b" kB\n",
+    );
+    let mut kb = |label: &[u8], value: u64| row(out, label, value, 8, b" kB\n");
+    kb(b"Swap:           ", mss.swap >> 10);
+    kb(b"SwapPss:        ", pss(mss.swap_pss));
+    kb(b"Locked:         ", pss(mss.pss_locked));
 }
 
 /// The `VmFlags:` mnemonic of each `vm_flags` bit, as `show_smap_vma_flags()` has them for an
@@ -172,7 +157,7 @@ const VM_FLAG_NAMES: [&str; 64] = {
 type VmFlagsLine = Line<{ 9 + 3 * 64 + 1 }>;
 
 /// `show_smap_vma_flags()`.
-fn vm_flags(line: &mut VmFlagsLine, flags: usize) {
+fn vm_flags(line: &mut VmFlagsLine, flags: bindings::vm_flags_t) {
     line.bytes(b"VmFlags: ");
     for (bit, name) in VM_FLAG_NAMES.iter().enumerate() {
         if !name.is_empty() && flags & (1 << bit) != 0 {
@@ -183,66 +168,77 @@ fn vm_flags(line: &mut VmFlagsLine, flags: usize) {
     line.bytes(b"\n");
 }
 
-/// seq_file `show` of `smaps` (`show_smap()`): the `maps` line, then the VMA's counters.
-///
-/// # Safety
-///
-/// Called by the seq_file core on a file opened by `maps_file`'s `smaps_open`; `v` is a cursor
-/// returned by its `start`/`next`.
-pub(crate) unsafe extern "C" fn smaps_show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
-    let raw = v.cast::<bindings::vm_area_struct>();
-    // SAFETY: `v` is the VMA the current chunk holds, or the static gate VMA: stable.
-    let vma = unsafe { VmaRef::from_raw(raw) };
-    let mut mss = MemSizeStats::default();
-    // The gate VMA (`vm_mm` is NULL) has no page tables of the process: nothing to count.
-    // SAFETY: As above.
-    if !unsafe { (*raw).vm_mm }.is_null() {
-        // SAFETY: Per the function's safety requirement.
-        let lock = unsafe { maps_file::walk_lock(m) };
-        count_walk(lock);
-        // SAFETY: The chunk holds the VMA as `lock` says and an `mmget` reference; `show`
-        // runs outside RCU.
-        unsafe { smaps_walk::gather(vma, vma.start(), lock, &mut mss) };
+/// The `smaps` view (`show_smap()`): the `maps` line, then the VMA's counters.
+struct Smaps;
+
+impl View for Smaps {
+    fn seq_ops() -> &'static SeqOps {
+        &SMAPS_SEQ_OPS
     }
-    // SAFETY: The VMA is stable; these read its fields and the THP/pkey settings.
-    let (kernel_pagesize, mmu_pagesize, thp_eligible, pkey) = unsafe {
-        (
-            rust_procmaps_vma_kernel_pagesize(raw),
-            rust_procmaps_vma_mmu_pagesize(raw),
-            rust_procmaps_thp_eligible(raw),
-            rust_procmaps_vma_pkey(raw),
-        )
-    };
-    let mut flags = VmFlagsLine::new();
-    vm_flags(&mut flags, vma.flags());
-    // SAFETY: `m` is the seq_file being filled; the VMA is stable.
-    unsafe {
-        vma_format::show_map_vma(m, vma);
-        let size = (vma.end() - vma.start()) as u64;
-        row(m, b"Size:           ", size >> 10, 8, b" kB\n");
+
+    fn show(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
+        let mut mss = MemSizeStats::default();
+        let raw = match shown {
+            Shown::Vma(vma) => {
+                count_walk(vma.walk_lock());
+                // SAFETY: The cursor holds the VMA as `walk_lock()` says and an `mmget`
+                // reference; `show` runs outside RCU.
+                unsafe { smaps_walk::gather(vma, vma.start(), &mut mss) };
+                vma.as_ptr()
+            }
+            // The gate VMA has no page tables of the process: nothing to count.
+            Shown::Gate(gate) => gate.as_ptr(),
+        };
+        // SAFETY: The VMA is held (or is the static gate VMA); this reads its fields.
+        let kernel_pagesize = unsafe { rust_procmaps_vma_kernel_pagesize(raw) };
+        // SAFETY: As above.
+        let mmu_pagesize = unsafe { rust_procmaps_vma_mmu_pagesize(raw) };
+        // SAFETY: As above; this also reads the THP settings.
+        let thp_eligible = unsafe { rust_procmaps_thp_eligible(raw) };
+        // SAFETY: As above.
+        let pkey = unsafe { rust_procmaps_vma_pkey(raw) };
+        let (start, end, fl) = match shown {
+            Shown::Vma(vma) => (vma.start(), vma.end(), vma.flags()),
+            Shown::Gate(gate) => (gate.start(), gate.end(), gate.flags()),
+        };
+        let mut flags = VmFlagsLine::new();
+        vm_flags(&mut flags, fl);
+
+        vma_format::show_map_vma(out, shown);
         row(
-            m,
+            out,
+            b"Size:           ",
+            ((end - start) >> 10) as u64,
+            8,
+            b" kB\n",
+        );
+        row(
+            out,
             b"KernelPageSize: ",
             (kernel_pagesize >> 10) as u64,
             8,
             b" kB\n",
         );
         row(
-            m,
+            out,
             b"MMUPageSize:    ",
             (mmu_pagesize >> 10) as u64,
             8,
             b" kB\n",
         );
-        counters(m, &mss, false);
-        row(m, b"THPeligible:    ", thp_eligible.into(), 8, b"\n");
+        counters(out, &mss, false);
+        row(out, b"THPeligible:    ", thp_eligible.into(), 8, b"\n");
         if pkey >= 0 {
-            row(m, b"ProtectionKey:  ", pkey as u64, 8, b"\n");
+            row(out, b"ProtectionKey:  ", pkey as u64, 8, b"\n");
         }
-        flags.write_to(m);
+        flags.write_to(out);
     }
-    0
 }
+
+static SMAPS_SEQ_OPS: SeqOps = vma_seq::seq_ops::<Smaps>();
+
+/// File operations of `smaps`.
+pub(crate) static SMAPS_FOPS: FileOps = vma_seq::file_ops::<Smaps>();
 
 fn count_walk(lock: WalkLock) {
     match lock {
@@ -253,42 +249,20 @@ fn count_walk(lock: WalkLock) {
 
 /// Sums the address space of `mm`; returns the span `[first start, last end)` summed.
 fn rollup(mm: ARef<MmWithUser>, mss: &mut MemSizeStats) -> Result<(usize, usize)> {
+    let mut cursor = VmaCursor::new(mm)?;
     let mut span: Option<(usize, usize)> = None;
     // `last_vma_end`: the end of the last VMA summed, where the next lookup starts.
     let mut from = 0;
-    match crate::lock_mode() {
-        crate::LockMode::PerVma => {
-            let mut adjacent = false;
-            while let Some(locked) = mm_lock::lock_next_vma(&mm, from, adjacent)? {
-                let vma = locked.vma();
-                count_walk(WalkLock::Vma);
-                // SAFETY: `locked` holds the VMA's read lock, `mm` an `mmget` reference, and
-                // no RCU section is open. A VMA starting below `from` grew or merged since the
-                // last one was summed: `gather` counts it from `from` only.
-                unsafe { smaps_walk::gather(vma, from, WalkLock::Vma, mss) };
-                adjacent = vma.start() <= from;
-                span = Some((span.map_or(vma.start(), |s| s.0), vma.end()));
-                from = vma.end();
-            }
-        }
-        // `lock_mode=1`: what `/proc/PID/smaps_rollup` does, `mmap_lock` for the walk, dropped
-        // and taken again whenever a writer waits for it.
-        crate::LockMode::Mmap => {
-            let mut held = MmapLocked::lock(mm.clone())?;
-            while let Some(vma) = held.next_vma(from) {
-                count_walk(WalkLock::Mmap);
-                // SAFETY: `held` holds `mmap_lock`, `mm` an `mmget` reference; no RCU section.
-                unsafe { smaps_walk::gather(vma, from, WalkLock::Mmap, mss) };
-                span = Some((span.map_or(vma.start(), |s| s.0), vma.end()));
-                from = vma.end();
-                // SAFETY: `mm` has users.
-                if unsafe { rust_procmaps_mmap_lock_is_contended(mm.as_raw()) } {
-                    STATS.rollup_lock_drops.inc();
-                    drop(held);
-                    held = MmapLocked::lock(mm.clone())?;
-                }
-            }
-        }
+    while let Some(vma) = cursor.advance(from)? {
+        count_walk(vma.walk_lock());
+        // SAFETY: The cursor holds the VMA as `walk_lock()` says and an `mmget` reference, and
+        // no RCU section is open. A VMA starting below `from` grew or merged since the last
+        // one was summed: `gather` counts it from `from` only.
+        unsafe { smaps_walk::gather(&vma, from, mss) };
+        span = Some((span.map_or(vma.start(), |s| s.0), vma.end()));
+        from = vma.end();
+        // `lock_mode=1`: let a waiting writer in, as `/proc` does.
+        cursor.relax()?;
     }
     Ok(span.unwrap_or((0, 0)))
 }
@@ -299,23 +273,22 @@ fn rollup(mm: ARef<MmWithUser>, mss: &mut MemSizeStats) -> Result<(usize, usize)
 ///
 /// Called by the seq_file core on a file opened by [`rollup_open`].
 unsafe extern "C" fn rollup_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
-    // SAFETY: `rollup_open` stored a `KBox<MapsFile>` in `private`; the seq_file lock
-    // serialises `show` calls.
-    let state = unsafe { &*(*m).private.cast::<MapsFile>() };
-    if !state.pid.alive() {
-        return ESRCH.to_errno();
-    }
-    let Some(mm) = state.mm.as_ref().and_then(|mm| mm.mmget_not_zero()) else {
-        return ESRCH.to_errno();
+    // SAFETY: `rollup_open` stored a `KBox<Target>` in `private`; the seq_file lock serialises
+    // `show` calls.
+    let target = unsafe { &*(*m).private.cast::<Target>() };
+    let mm = match target.mm_for_read() {
+        Ok(Some(mm)) => mm,
+        Ok(None) => return ESRCH.to_errno(),
+        Err(err) => return err.to_errno(),
     };
     STATS.chunks.inc();
     let mut mss = MemSizeStats::default();
     match rollup(mm, &mut mss) {
         Ok((start, end)) => {
-            // SAFETY: `m` is the seq_file being filled.
-            unsafe {
-                vma_format::show_rollup_header(m, start, end);
-                counters(m, &mss, true);
+            // SAFETY: `m` is the seq_file whose `show` is running, for this call.
+            if let Some(mut out) = unsafe { SeqOut::from_raw(m) } {
+                vma_format::show_rollup_header(&mut out, start, end);
+                counters(&mut out, &mss, true);
             }
             0
         }
@@ -330,19 +303,18 @@ unsafe extern "C" fn rollup_show(m: *mut bindings::seq_file, _v: *mut c_void) ->
 ///
 /// # Safety
 ///
-/// Called by the VFS (through debugfs' proxy) with a valid inode and file.
+/// Called by the VFS (through debugfs' open proxy) with one of our per-process files.
 unsafe extern "C" fn rollup_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: Per the function's safety requirement.
-    let state = match unsafe { maps_file::open_state(inode) } {
-        Ok(state) => state,
+    let target = match unsafe { Target::open(inode) }.and_then(|t| Ok(KBox::new(t, GFP_KERNEL)?)) {
+        Ok(target) => KBox::into_raw(target),
         Err(err) => return err.to_errno(),
     };
-    let state = KBox::into_raw(state);
     // SAFETY: `file` is valid; `rollup_show` matches what `single_open` expects.
-    let ret = unsafe { bindings::single_open(file, Some(rollup_show), state.cast()) };
+    let ret = unsafe { bindings::single_open(file, Some(rollup_show), target.cast()) };
     if ret != 0 {
         // SAFETY: Not handed out: `single_open` failed.
-        drop(unsafe { KBox::from_raw(state) });
+        drop(unsafe { KBox::from_raw(target) });
     }
     ret
 }
@@ -356,12 +328,18 @@ unsafe extern "C" fn rollup_release(
     inode: *mut bindings::inode,
     file: *mut bindings::file,
 ) -> c_int {
-    // SAFETY: Per the function's safety requirement.
-    unsafe { maps_file::free_state(file) };
+    // SAFETY: `private_data` is the seq_file and its `private` the `KBox` `rollup_open` stored;
+    // no callback runs any more.
+    drop(unsafe {
+        KBox::from_raw(
+            (*(*file).private_data.cast::<bindings::seq_file>())
+                .private
+                .cast::<Target>(),
+        )
+    });
     // SAFETY: The seq_file was opened by `single_open`.
     unsafe { bindings::single_release(inode, file) }
 }
 
 /// File operations of `smaps_rollup`.
-pub(crate) static ROLLUP_FOPS: crate::debugfs_files::FileOps =
-    crate::debugfs_files::FileOps::seq_file(rollup_open, rollup_release);
+pub(crate) static ROLLUP_FOPS: FileOps = FileOps::seq_file(rollup_open, rollup_release);

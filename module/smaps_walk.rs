@@ -17,11 +17,10 @@
 //!
 //! C source: [`fs/proc/task_mmu.c`](srctree/fs/proc/task_mmu.c)
 
-use kernel::{
-    bindings,
-    mm::virt::{flags, VmaRef},
-    prelude::*,
-};
+use core::ptr::NonNull;
+use kernel::{bindings, mm::virt::flags, prelude::*};
+
+use crate::mm_lock::{LockedVma, WalkLock};
 
 /// `PSS_SHIFT` of `task_mmu.c`: PSS is kept in units of 1/4096 byte.
 pub(crate) const PSS_SHIFT: u32 = 12;
@@ -34,7 +33,8 @@ pub(crate) struct MmWalk {
     _opaque: [u8; 0],
 }
 
-// The `RUST_PROCMAPS_FOLIO_*` bits of rust_procmaps.h. The per-page inlines are asked in
+// The `RUST_PROCMAPS_FOLIO_*` bits of rust_procmaps.h (`scripts/build-module.sh` fails the
+// build if the two sides differ). The per-page inlines are asked in
 // groups (one call for a PTE's bits, one for a page's folio) because every call from Rust to
 // a C shim is a real call: one per inline made walks of large processes markedly slower.
 const FOLIO_ANON: u32 = 1 << 0;
@@ -46,7 +46,7 @@ const FOLIO_DIRTY: u32 = 1 << 5;
 const FOLIO_ZONE_DEVICE: u32 = 1 << 6;
 const FOLIO_REF_ONE: u32 = 1 << 7;
 
-// The `RUST_PROCMAPS_PTE_*` bits of rust_procmaps.h.
+// The `RUST_PROCMAPS_PTE_*` bits of rust_procmaps.h (checked the same way).
 const PTE_PRESENT: u32 = 1 << 0;
 const PTE_NONE: u32 = 1 << 1;
 const PTE_YOUNG: u32 = 1 << 2;
@@ -59,7 +59,6 @@ const PTE_DIRTY: u32 = 1 << 3;
               repr(C) single-integer structs, as in C"
 )]
 extern "C" {
-    fn rust_procmaps_smaps_exports() -> bool;
     fn rust_procmaps_walk_smaps(
         vma: *mut bindings::vm_area_struct,
         start: usize,
@@ -141,12 +140,6 @@ extern "C" {
     ) -> usize;
 }
 
-/// Whether the running kernel exports what the smaps walk needs (`kernel/patches/`).
-pub(crate) fn available() -> bool {
-    // SAFETY: Only tests weak symbol addresses.
-    unsafe { rust_procmaps_smaps_exports() }
-}
-
 /// The counters of `struct mem_size_stats` (`task_mmu.c`), in bytes (PSS values shifted left
 /// by [`PSS_SHIFT`]).
 #[derive(Default)]
@@ -175,15 +168,6 @@ pub(crate) struct MemSizeStats {
     pub(crate) swap_pss: u64,
 }
 
-/// How the walked VMA is held: decides which lock the walker asserts.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WalkLock {
-    /// Its per-VMA read lock (`PGWALK_VMA_RDLOCK_VERIFY`).
-    Vma,
-    /// `mmap_read_lock` (`PGWALK_RDLOCK`).
-    Mmap,
-}
-
 /// The walk's `private`.
 struct Walk<'a> {
     mss: &'a mut MemSizeStats,
@@ -193,14 +177,15 @@ struct Walk<'a> {
 
 /// Adds the pages of `vma` from `start` to its end into `mss` (`smap_gather_stats()`).
 ///
-/// `start` at or below `vm_start` means the whole VMA. Call [`available`] first.
+/// `start` at or below `vm_start` means the whole VMA. Only when
+/// [`crate::smaps_exports::available`]. The cursor
+/// that handed out `vma` holds it and an `mmget` reference on its mm for the whole call, and
+/// says which lock the walker must assert ([`LockedVma::walk_lock`]).
 ///
 /// # Safety
 ///
-/// `vma` must be a user VMA (not the gate VMA) held as `lock` says for the whole call, with an
-/// `mmget` reference on its mm, and the caller must not be in an RCU read-side section (the
-/// walk sleeps).
-pub(crate) unsafe fn gather(vma: &VmaRef, start: usize, lock: WalkLock, mss: &mut MemSizeStats) {
+/// The caller must not be in an RCU read-side section (the walk sleeps).
+pub(crate) unsafe fn gather(vma: &LockedVma<'_>, start: usize, mss: &mut MemSizeStats) {
     if start >= vma.end() {
         return;
     }
@@ -225,15 +210,14 @@ pub(crate) unsafe fn gather(vma: &VmaRef, start: usize, lock: WalkLock, mss: &mu
         mss,
         locked: fl & (1 << bindings::VMA_LOCKED_BIT) != 0,
     };
-    // SAFETY: The VMA is held as `lock` says (function safety requirement), which is what the
-    // walker asserts; `walk` outlives the call and is only used by our callbacks. Errors
+    // SAFETY: The VMA is held as `walk_lock()` says, which is what the walker asserts; `walk` outlives the call and is only used by our callbacks. Errors
     // (none are expected for a range inside the VMA) leave the counters as far as they got,
     // like `/proc`.
     unsafe {
         rust_procmaps_walk_smaps(
             raw,
             start.max(vma.start()),
-            lock == WalkLock::Mmap,
+            vma.walk_lock() == WalkLock::Mmap,
             shmem_holes,
             (&raw mut walk).cast(),
         )
@@ -335,6 +319,89 @@ unsafe fn account(
             pss /= mapcount as u64;
         }
         accumulate(mss, tests, PAGE_SIZE, pss, dirty, locked, mapcount < 2);
+    }
+}
+
+/// A page-table spinlock we hold (from `pmd_trans_huge_lock()` or `huge_pte_lock()`),
+/// released on drop.
+///
+/// # Invariants
+///
+/// This value owns the hold of `ptl`.
+struct PtlGuard {
+    ptl: NonNull<bindings::spinlock_t>,
+}
+
+impl PtlGuard {
+    /// Takes over the release of `ptl`; `None` for NULL (no lock was taken).
+    ///
+    /// # Safety
+    ///
+    /// A non-null `ptl` must be a spinlock the caller holds and does not release itself.
+    unsafe fn new(ptl: *mut bindings::spinlock_t) -> Option<Self> {
+        // INVARIANT: Per the function's safety requirement.
+        NonNull::new(ptl).map(|ptl| Self { ptl })
+    }
+}
+
+impl Drop for PtlGuard {
+    fn drop(&mut self) {
+        // SAFETY: We hold the lock (invariant).
+        unsafe { bindings::spin_unlock(self.ptl.as_ptr()) };
+    }
+}
+
+/// `count` entries of a PTE table, mapped and locked by `pte_offset_map_lock()`; unmapped and
+/// unlocked on drop.
+///
+/// # Invariants
+///
+/// `pte` is the first of `count > 0` entries of one PTE table that this value holds mapped
+/// and locked with `ptl`.
+struct PteTable {
+    pte: NonNull<bindings::pte_t>,
+    ptl: *mut bindings::spinlock_t,
+    count: usize,
+}
+
+impl PteTable {
+    /// Maps and locks the PTE table under `pmd` for the `count` entries from `addr`; `None`
+    /// when the PMD changed under us (no table any more, or a huge page now).
+    ///
+    /// # Safety
+    ///
+    /// `pmd` must be a PMD of `mm`'s page tables for `addr`, under a VMA held for the whole
+    /// life of the result, and `[addr, addr + count pages)` must lie within that PMD.
+    unsafe fn map_lock(
+        mm: *mut bindings::mm_struct,
+        pmd: *mut bindings::pmd_t,
+        addr: usize,
+        count: usize,
+    ) -> Option<Self> {
+        let mut ptl = core::ptr::null_mut();
+        // SAFETY: Per the function's safety requirement.
+        let pte = unsafe { rust_procmaps_pte_offset_map_lock(mm, pmd, addr, &mut ptl) };
+        // INVARIANT: A non-null result is mapped and locked with `ptl`, for the whole PMD, so
+        // at least its first entry is there even if `count` is 0.
+        NonNull::new(pte).map(|pte| Self {
+            pte,
+            ptl,
+            count: count.max(1),
+        })
+    }
+
+    /// Entry `i` (below `count`), mapped and locked.
+    fn entry(&self, i: usize) -> *mut bindings::pte_t {
+        // SAFETY: `i < count` entries of the mapped table (invariant): in bounds.
+        unsafe { self.pte.as_ptr().add(i.min(self.count - 1)) }
+    }
+}
+
+impl Drop for PteTable {
+    fn drop(&mut self) {
+        // SAFETY: Unmaps and unlocks what `map_lock` took (invariant); any entry of the table
+        // names it, and C passes the last one.
+        unsafe { rust_procmaps_pte_unmap_unlock(self.entry(self.count - 1), self.ptl) };
     }
 }
 
@@ -506,33 +573,23 @@ unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
         (vma, (*vma).vm_mm)
     };
     // SAFETY: `pmd` belongs to the held VMA's page tables; the helper returns its lock taken
-    // if it maps a huge page, NULL (unlocked) otherwise.
-    let ptl = unsafe { rust_procmaps_pmd_trans_huge_lock(pmd, vma) };
-    if !ptl.is_null() {
-        // SAFETY: The PMD is locked by `ptl`, released right after.
-        unsafe {
-            pmd_entry(walk, vma, pmd, addr);
-            bindings::spin_unlock(ptl);
-        }
+    // if it maps a huge page (the guard releases it), NULL (unlocked) otherwise.
+    let huge = unsafe { PtlGuard::new(rust_procmaps_pmd_trans_huge_lock(pmd, vma)) };
+    if let Some(_ptl) = huge {
+        // SAFETY: The PMD is locked by `_ptl`, held until the end of this block.
+        unsafe { pmd_entry(walk, vma, pmd, addr) };
     } else {
-        let mut ptl = core::ptr::null_mut();
-        // SAFETY: Maps and locks the PTE table under `pmd`, or returns NULL when the PMD
-        // changed under us (no table any more, or a huge page now): then retry the PMD.
-        let pte = unsafe { rust_procmaps_pte_offset_map_lock(mm, pmd, addr, &mut ptl) };
-        if pte.is_null() {
+        let count = (end - addr) / PAGE_SIZE as usize;
+        // SAFETY: `pmd` is a PMD of the held VMA's page tables and `[addr, end)` lies in it.
+        let Some(table) = (unsafe { PteTable::map_lock(mm, pmd, addr, count) }) else {
             // SAFETY: `walk` is the walk in progress.
             unsafe { rust_procmaps_walk_again(walk) };
             return 0;
-        }
-        let count = (end - addr) / PAGE_SIZE as usize;
+        };
         for i in 0..count {
-            // SAFETY: `[addr, end)` lies within this PMD, so entry `i` is in the mapped,
-            // locked table.
-            unsafe { pte_entry(walk, vma, pte.add(i), addr + i * PAGE_SIZE as usize) };
+            // SAFETY: Entry `i` is in the table `table` holds mapped and locked.
+            unsafe { pte_entry(walk, vma, table.entry(i), addr + i * PAGE_SIZE as usize) };
         }
-        // SAFETY: Unmaps and unlocks what `pte_offset_map_lock` took (any entry of the table
-        // names it; C passes the last one).
-        unsafe { rust_procmaps_pte_unmap_unlock(pte.add(count.saturating_sub(1)), ptl) };
     }
     // SAFETY: No spinlock is held here; the walk may sleep.
     unsafe { rust_procmaps_cond_resched() };
@@ -554,10 +611,10 @@ unsafe extern "C" fn rust_procmaps_smaps_hugetlb_entry(
     walk: *mut MmWalk,
 ) -> c_int {
     // SAFETY: Per the function's safety requirement: the VMA is held and `pte` is its huge PTE,
-    // read under the huge page-table lock taken here and released at the end.
+    // read under the huge page-table lock taken here and released by its guard at the end.
     unsafe {
         let vma = rust_procmaps_walk_vma(walk);
-        let ptl = rust_procmaps_huge_pte_lock(vma, pte);
+        let _ptl = PtlGuard::new(rust_procmaps_huge_pte_lock(vma, pte));
         let ptent = rust_procmaps_huge_ptep_get((*vma).vm_mm, addr, pte);
         let mut folio = core::ptr::null_mut();
         let mut present = false;
@@ -583,7 +640,6 @@ unsafe extern "C" fn rust_procmaps_smaps_hugetlb_entry(
                 mss.private_hugetlb += size;
             }
         }
-        bindings::spin_unlock(ptl);
     }
     0
 }

@@ -13,6 +13,14 @@ use kernel::{
     sync::atomic::{Atomic, Relaxed},
 };
 
+use crate::{
+    access,
+    debugfs_files::FileOps,
+    gate,
+    params::{self, LockMode},
+    smaps_exports,
+};
+
 /// One counter.
 pub(crate) struct Counter(Atomic<u64>);
 
@@ -105,17 +113,17 @@ impl Stats {
         seq_print!(
             m,
             "lock_mode {}\n",
-            match crate::lock_mode() {
-                crate::LockMode::PerVma => "per_vma",
-                crate::LockMode::Mmap => "mmap",
+            match params::lock_mode() {
+                LockMode::PerVma => "per_vma",
+                LockMode::Mmap => "mmap",
             }
         );
-        seq_print!(m, "gate_vma {}\n", crate::gate::describe());
-        seq_print!(m, "access {}\n", crate::access::describe());
+        seq_print!(m, "gate_vma {}\n", gate::describe());
+        seq_print!(m, "access {}\n", access::describe());
         seq_print!(
             m,
             "smaps {}\n",
-            if crate::smaps_walk::available() {
+            if smaps_exports::available() {
                 "available"
             } else {
                 "unavailable (the kernel lacks the exports of kernel/patches/)"
@@ -146,5 +154,4 @@ unsafe extern "C" fn stats_open(_inode: *mut bindings::inode, file: *mut binding
 }
 
 /// File operations of `stats`.
-pub(crate) static STATS_FOPS: crate::debugfs_files::FileOps =
-    crate::debugfs_files::FileOps::seq_file(stats_open, bindings::single_release);
+pub(crate) static STATS_FOPS: FileOps = FileOps::seq_file(stats_open, bindings::single_release);

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The process a per-process file belongs to: found by its tgid at `open`, checked for access
+//! once (as `/proc` does), then asked for its address space at every read.
+//!
+//! An open file keeps the process's `struct pid` and an `mmgrab` reference on its mm (not its
+//! memory). Once the process is reaped, reads fail with `ESRCH`, as `/proc`'s do; a reused PID
+//! is a different `struct pid`, so an old file never shows the new process.
+
+use kernel::{
+    bindings,
+    mm::{Mm, MmWithUser},
+    prelude::*,
+    sync::{aref::ARef, rcu},
+};
+
+use crate::{access, stats::STATS};
+
+/// A counted `struct pid`, put on drop.
+///
+/// # Invariants
+///
+/// `0` is a valid `struct pid` on which this value owns one reference.
+struct PidRef(*mut bindings::pid);
+
+impl PidRef {
+    /// Whether the process is still alive (not yet reaped), like `get_proc_task()`.
+    fn alive(&self) -> bool {
+        // SAFETY: The pid is valid (invariant).
+        let task = unsafe { bindings::get_pid_task(self.0, bindings::pid_type_PIDTYPE_PID) };
+        if task.is_null() {
+            return false;
+        }
+        // SAFETY: `get_pid_task` returned a counted reference.
+        unsafe { bindings::put_task_struct(task) };
+        true
+    }
+}
+
+impl Drop for PidRef {
+    fn drop(&mut self) {
+        // SAFETY: We own one reference (invariant).
+        unsafe { bindings::put_pid(self.0) };
+    }
+}
+
+/// A counted task reference, put on drop.
+///
+/// # Invariants
+///
+/// `0` is a task on which this value owns one reference.
+struct TaskRef(*mut bindings::task_struct);
+
+impl TaskRef {
+    /// The thread-group leader whose tgid is `tgid` in the initial PID namespace.
+    fn find(tgid: i32) -> Result<Self> {
+        let _rcu = rcu::read_lock();
+        // SAFETY: Under RCU, as `find_pid_ns` requires; `init_pid_ns` is static.
+        let pid = unsafe { bindings::find_pid_ns(tgid, &raw mut bindings::init_pid_ns) };
+        // SAFETY: Under RCU, as `pid_task` requires; a NULL pid gives NULL.
+        let task = unsafe { bindings::pid_task(pid, bindings::pid_type_PIDTYPE_PID) };
+        if task.is_null() {
+            return Err(ESRCH);
+        }
+        // SAFETY: `task` is valid under RCU; take a reference to use it after.
+        unsafe { bindings::get_task_struct(task) };
+        // INVARIANT: Just taken.
+        Ok(Self(task))
+    }
+
+    /// The task's `struct pid`, counted.
+    fn pid(&self) -> Result<PidRef> {
+        // SAFETY: We hold a reference to the task (invariant).
+        let pid = unsafe { bindings::get_task_pid(self.0, bindings::pid_type_PIDTYPE_PID) };
+        if pid.is_null() {
+            return Err(ESRCH);
+        }
+        // INVARIANT: `get_task_pid` returned a counted reference.
+        Ok(PidRef(pid))
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: We own one reference (invariant).
+        unsafe { bindings::put_task_struct(self.0) };
+    }
+}
+
+/// The process behind an open file.
+pub(crate) struct Target {
+    pid: PidRef,
+    /// `None` for a kernel thread or a process that had exited at open.
+    mm: Option<ARef<Mm>>,
+}
+
+impl Target {
+    /// Opens the process of one of our per-process files, with `/proc`'s access check.
+    ///
+    /// # Safety
+    ///
+    /// `inode` must be one of the per-process files (`process_dirs.rs` put the tgid in
+    /// `i_private`).
+    pub(crate) unsafe fn open(inode: *mut bindings::inode) -> Result<Self> {
+        STATS.opens.inc();
+        // SAFETY: Per the function's safety requirement, `i_private` holds a tgid.
+        let tgid = unsafe { (*inode).i_private } as usize as i32;
+        let task = TaskRef::find(tgid)?;
+        // SAFETY: `task` is a counted reference.
+        let mm = unsafe { access::mm_for_read(task.0) }.inspect_err(|err| {
+            if *err == EACCES {
+                STATS.opens_denied.inc();
+            }
+        })?;
+        Ok(Self {
+            pid: task.pid()?,
+            mm,
+        })
+    }
+
+    /// The address space for one read, with an `mmget` reference: `ESRCH` once the process is
+    /// reaped, `None` when it has no address space (a kernel thread, or it exited or exec'd
+    /// since the open: what `/proc` shows then too).
+    pub(crate) fn mm_for_read(&self) -> Result<Option<ARef<MmWithUser>>> {
+        if !self.pid.alive() {
+            return Err(ESRCH);
+        }
+        Ok(self.mm.as_ref().and_then(|mm| mm.mmget_not_zero()))
+    }
+}

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The seq_file adapter of `maps` and `smaps`: `start`/`next`/`stop` over a [`VmaCursor`], and
+//! `show` handing each record to a [`View`] that only formats.
+//!
+//! The seq_file position (`*ppos`) follows `fs/proc/task_mmu.c`: 0 at the start, then the end
+//! address of the last VMA handed out, [`SENTINEL_GATE`] once the tree is exhausted (the gate
+//! VMA comes next) and [`SENTINEL_END`] after it. `last_pos` remembers the position before the
+//! last VMA handed out, so that a read that stopped before printing it (user buffer full, or
+//! the seq_file buffer had to grow) starts again from there and prints it.
+//!
+//! Locks live only inside one `read()`: `start` makes a cursor (which holds the `mmget`
+//! reference and, as `lock_mode` says, the locks), `next` advances it, `stop` drops it. `show`
+//! asks the cursor for the VMA it holds: no raw VMA pointer passes through seq_file.
+
+use kernel::{bindings, error::to_result, prelude::*};
+
+use crate::{
+    debugfs_files::FileOps, gate::GateVma, mm_lock::VmaCursor, seq_out::SeqOut, stats::STATS,
+    target::Target, vma_format::Shown,
+};
+
+/// Position after the gate VMA: nothing more to print.
+const SENTINEL_END: i64 = -1;
+/// Position of the gate VMA, after the last VMA of the tree.
+const SENTINEL_GATE: i64 = -2;
+
+/// A file that prints one record per VMA.
+pub(crate) trait View: 'static {
+    /// The iterator of this kind of file (made with [`seq_ops`]).
+    fn seq_ops() -> &'static SeqOps;
+
+    /// Prints the record of `shown`.
+    fn show(out: &mut SeqOut<'_>, shown: &Shown<'_>);
+}
+
+/// What `show` prints next.
+enum Record {
+    None,
+    /// The VMA the cursor holds.
+    Vma,
+    Gate(GateVma),
+}
+
+/// The state of one open file (the seq_file's `private`).
+struct VmaSeq {
+    target: Target,
+    /// Between `start` and `stop`.
+    cursor: Option<VmaCursor>,
+    record: Record,
+    last_pos: i64,
+}
+
+impl VmaSeq {
+    /// seq_file `start`.
+    fn start(&mut self, ppos: &mut i64) -> Result<bool> {
+        let mut last_addr = *ppos;
+        if last_addr == SENTINEL_END {
+            return Ok(false);
+        }
+        let Some(mm) = self.target.mm_for_read()? else {
+            return Ok(false);
+        };
+        STATS.chunks.inc();
+        let cursor = self.cursor.insert(VmaCursor::new(mm)?);
+        if last_addr > 0 {
+            last_addr = self.last_pos;
+            *ppos = last_addr;
+        }
+        if last_addr == SENTINEL_GATE {
+            self.record = GateVma::of(cursor.mm()).map_or(Record::None, Record::Gate);
+            return Ok(!matches!(self.record, Record::None));
+        }
+        self.next(ppos)
+    }
+
+    /// Advances to the next VMA (or the gate VMA) and moves `ppos`.
+    fn next(&mut self, ppos: &mut i64) -> Result<bool> {
+        self.record = Record::None;
+        let Some(cursor) = self.cursor.as_mut() else {
+            return Ok(false);
+        };
+        let next_end = match cursor.advance(*ppos as usize) {
+            Ok(vma) => vma.map(|vma| vma.end()),
+            Err(err) => {
+                // The seq_file core wants the position to move even on error. Any position
+                // above zero makes the next `start` resume from `last_pos`, i.e. from here.
+                self.last_pos = *ppos;
+                *ppos += 1;
+                return Err(err);
+            }
+        };
+        self.last_pos = *ppos;
+        self.record = match next_end {
+            Some(end) => {
+                *ppos = end as i64;
+                Record::Vma
+            }
+            None => {
+                *ppos = SENTINEL_GATE;
+                GateVma::of(cursor.mm()).map_or(Record::None, Record::Gate)
+            }
+        };
+        Ok(!matches!(self.record, Record::None))
+    }
+
+    fn show<V: View>(&self, out: &mut SeqOut<'_>) {
+        match (&self.record, &self.cursor) {
+            (Record::Vma, Some(cursor)) => {
+                if let Some(vma) = cursor.current() {
+                    V::show(out, &Shown::Vma(vma));
+                }
+            }
+            (Record::Gate(gate), _) => V::show(out, &Shown::Gate(gate)),
+            _ => {}
+        }
+    }
+}
+
+/// The seq_file cursor (`void *`) for a `start`/`next` result: the state itself (any non-NULL
+/// value would do; `show` looks at the state), NULL at the end, or the error.
+fn to_cursor(state: &mut VmaSeq, result: Result<bool>) -> *mut c_void {
+    match result {
+        Ok(true) => core::ptr::from_mut(state).cast(),
+        Ok(false) => core::ptr::null_mut(),
+        Err(err) => {
+            STATS.errors.inc();
+            err.to_ptr()
+        }
+    }
+}
+
+/// The `VmaSeq` behind a seq_file.
+///
+/// # Safety
+///
+/// `m` must be a seq_file opened by [`open`], used under its `lock` (as seq_file's callbacks
+/// are).
+unsafe fn state<'a>(m: *mut bindings::seq_file) -> &'a mut VmaSeq {
+    // SAFETY: `open` stored a `KBox<VmaSeq>` in `private`; the seq_file lock serialises the
+    // callbacks, so the reference is unique.
+    unsafe { &mut *(*m).private.cast::<VmaSeq>() }
+}
+
+/// # Safety
+///
+/// Called by the seq_file core on a file opened by [`open`].
+unsafe extern "C" fn start(m: *mut bindings::seq_file, ppos: *mut bindings::loff_t) -> *mut c_void {
+    // SAFETY: Per the function's safety requirement; `ppos` is `m->index`.
+    let (st, ppos) = unsafe { (state(m), &mut *ppos) };
+    let result = st.start(ppos);
+    to_cursor(st, result)
+}
+
+/// # Safety
+///
+/// As [`start`].
+unsafe extern "C" fn next(
+    m: *mut bindings::seq_file,
+    _v: *mut c_void,
+    ppos: *mut bindings::loff_t,
+) -> *mut c_void {
+    // SAFETY: Per the function's safety requirement; `ppos` is `m->index`.
+    let (st, ppos) = unsafe { (state(m), &mut *ppos) };
+    if *ppos == SENTINEL_GATE {
+        *ppos = SENTINEL_END;
+        st.record = Record::None;
+        return core::ptr::null_mut();
+    }
+    let result = st.next(ppos);
+    to_cursor(st, result)
+}
+
+/// # Safety
+///
+/// As [`start`].
+unsafe extern "C" fn stop(m: *mut bindings::seq_file, _v: *mut c_void) {
+    // SAFETY: Per the function's safety requirement.
+    let st = unsafe { state(m) };
+    // Drops the VMA lock (or `mmap_lock`), then the `mmget` reference.
+    st.record = Record::None;
+    st.cursor = None;
+}
+
+/// # Safety
+///
+/// As [`start`]; `show` runs between a `start`/`next` that returned a record and `stop`.
+unsafe extern "C" fn show<V: View>(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+    // SAFETY: `m` is the seq_file whose `show` is running, for this call.
+    let Some(mut out) = (unsafe { SeqOut::from_raw(m) }) else {
+        return 0;
+    };
+    // SAFETY: Per the function's safety requirement.
+    unsafe { state(m) }.show::<V>(&mut out);
+    0
+}
+
+/// Iterator of a [`View`].
+pub(crate) struct SeqOps(bindings::seq_operations);
+// SAFETY: Never written after construction.
+unsafe impl Sync for SeqOps {}
+
+/// The iterator of `V`, for its [`View::seq_ops`] static.
+pub(crate) const fn seq_ops<V: View>() -> SeqOps {
+    SeqOps(bindings::seq_operations {
+        start: Some(start),
+        next: Some(next),
+        stop: Some(stop),
+        show: Some(show::<V>),
+    })
+}
+
+/// `open`: the access check (once, like `/proc`), then the seq_file.
+///
+/// # Safety
+///
+/// Called by the VFS (through debugfs' open proxy) with one of our per-process files.
+unsafe extern "C" fn open<V: View>(
+    inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    // SAFETY: Per the function's safety requirement.
+    let target = match unsafe { Target::open(inode) } {
+        Ok(target) => target,
+        Err(err) => return err.to_errno(),
+    };
+    let state = match KBox::new(
+        VmaSeq {
+            target,
+            cursor: None,
+            record: Record::None,
+            last_pos: 0,
+        },
+        GFP_KERNEL,
+    ) {
+        Ok(state) => state,
+        Err(err) => return Error::from(err).to_errno(),
+    };
+    // SAFETY: `file` is valid and not yet a seq_file; the ops table is static.
+    if let Err(err) = to_result(unsafe { bindings::seq_open(file, &V::seq_ops().0) }) {
+        return err.to_errno();
+    }
+    // SAFETY: `seq_open` set `private_data` to the new seq_file.
+    unsafe {
+        (*(*file).private_data.cast::<bindings::seq_file>()).private = KBox::into_raw(state).cast()
+    };
+    0
+}
+
+/// `release`: frees the state, then the seq_file.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`open`].
+unsafe extern "C" fn release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: `private_data` is our seq_file and its `private` the `KBox` `open` stored; no
+    // callback runs any more.
+    drop(unsafe {
+        KBox::from_raw(
+            (*(*file).private_data.cast::<bindings::seq_file>())
+                .private
+                .cast::<VmaSeq>(),
+        )
+    });
+    // SAFETY: The seq_file was opened by `seq_open`.
+    unsafe { bindings::seq_release(inode, file) }
+}
+
+/// The file operations of a [`View`].
+pub(crate) const fn file_ops<V: View>() -> FileOps {
+    FileOps::seq_file(open::<V>, release)
+}
