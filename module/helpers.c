@@ -244,11 +244,6 @@ void *rust_procmaps_walk_private(struct mm_walk *walk)
 	return walk->private;
 }
 
-bool rust_procmaps_walk_has_pte_hole(struct mm_walk *walk)
-{
-	return walk->ops->pte_hole;
-}
-
 void rust_procmaps_walk_again(struct mm_walk *walk)
 {
 	walk->action = ACTION_AGAIN;

@@ -97,7 +97,6 @@ int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
 /* smaps_walk.rs: struct mm_walk fields and walk->action = ACTION_AGAIN. */
 struct vm_area_struct *rust_procmaps_walk_vma(struct mm_walk *walk);
 void *rust_procmaps_walk_private(struct mm_walk *walk);
-bool rust_procmaps_walk_has_pte_hole(struct mm_walk *walk);
 void rust_procmaps_walk_again(struct mm_walk *walk);
 void rust_procmaps_cond_resched(void);
 /* smaps_walk.rs: PMD-level inlines. */

@@ -68,7 +68,6 @@ extern "C" {
     ) -> c_int;
     fn rust_procmaps_walk_vma(walk: *mut MmWalk) -> *mut bindings::vm_area_struct;
     fn rust_procmaps_walk_private(walk: *mut MmWalk) -> *mut c_void;
-    fn rust_procmaps_walk_has_pte_hole(walk: *mut MmWalk) -> bool;
     fn rust_procmaps_walk_again(walk: *mut MmWalk);
     fn rust_procmaps_cond_resched();
     fn rust_procmaps_pmd_trans_huge_lock(
@@ -171,6 +170,8 @@ pub(crate) struct MemSizeStats {
 /// The walk's `private`.
 struct Walk<'a> {
     mss: &'a mut MemSizeStats,
+    /// Swapped-out shmem pages are counted hole by hole (the walk has a `pte_hole` callback).
+    shmem_holes: bool,
     /// `VM_LOCKED`: counts towards `Locked`.
     locked: bool,
 }
@@ -208,6 +209,7 @@ pub(crate) unsafe fn gather(vma: &LockedVma<'_>, start: usize, mss: &mut MemSize
     }
     let mut walk = Walk {
         mss,
+        shmem_holes,
         locked: fl & (1 << bindings::VMA_LOCKED_BIT) != 0,
     };
     // SAFETY: The VMA is held as `walk_lock()` says, which is what the walker asserts; `walk` outlives the call and is only used by our callbacks. Errors
@@ -472,7 +474,7 @@ unsafe fn pte_entry(
             dirty = bits & PTE_DIRTY != 0;
             present = true;
         } else if bits & PTE_NONE != 0 {
-            if rust_procmaps_walk_has_pte_hole(walk) {
+            if walk_state(walk).shmem_holes {
                 shmem_hole(walk, addr, addr + PAGE_SIZE as usize);
             }
         } else {
