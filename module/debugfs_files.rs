@@ -31,6 +31,9 @@ unsafe impl Sync for FileOps {}
 /// An `open` callback.
 pub(crate) type OpenFn = unsafe extern "C" fn(*mut bindings::inode, *mut bindings::file) -> c_int;
 
+/// An `unlocked_ioctl` callback.
+pub(crate) type IoctlFn = unsafe extern "C" fn(*mut bindings::file, c_uint, c_ulong) -> c_long;
+
 impl FileOps {
     /// Operations for a read-only seq_file: `open`/`release` given, `read`/`llseek` from the
     /// seq_file core; writes and `mmap` are refused by the VFS (no method).
@@ -44,6 +47,17 @@ impl FileOps {
             // SAFETY: All-zero is a valid `file_operations` (every method absent).
             ..unsafe { core::mem::zeroed() }
         })
+    }
+
+    /// The same with `ioctl` as `unlocked_ioctl` (and, with `CONFIG_COMPAT`, for 32-bit
+    /// callers through `compat_ptr_ioctl`, as `/proc` does).
+    pub(crate) const fn with_ioctl(mut self, ioctl: IoctlFn) -> Self {
+        self.0.unlocked_ioctl = Some(ioctl);
+        #[cfg(CONFIG_COMPAT)]
+        {
+            self.0.compat_ioctl = Some(bindings::compat_ptr_ioctl);
+        }
+        self
     }
 }
 

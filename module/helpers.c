@@ -10,6 +10,7 @@
  * decision is taken here; see rust_procmaps.h for who calls what.
  */
 
+#include <linux/buildid.h>
 #include <linux/fs.h>
 #include <linux/hugetlb.h>
 #include <linux/kprobes.h>
@@ -27,6 +28,7 @@
 #include <linux/shmem_fs.h>
 #include <linux/swap.h>
 #include <linux/tracepoint.h>
+#include <linux/uaccess.h>
 
 #include "rust_procmaps.h"
 
@@ -162,6 +164,35 @@ bool rust_procmaps_mm_access_exported(void)
 struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task)
 {
 	return mm_access(task, PTRACE_MODE_READ_FSCREDS);
+}
+
+/*
+ * Exported only by kernel/patches/0003-lib-buildid-export-build_id_parse_file.patch,
+ * referenced weakly: query.rs answers build-ID requests with EOPNOTSUPP
+ * without it.
+ */
+#pragma weak build_id_parse_file
+
+bool rust_procmaps_build_id_parse_file_exported(void)
+{
+	return build_id_parse_file;
+}
+
+int rust_procmaps_build_id_parse_file(struct file *file,
+				      unsigned char *build_id, __u32 *size)
+{
+	return build_id_parse_file(file, build_id, size);
+}
+
+int rust_procmaps_copy_struct_from_user(void *dst, size_t ksize,
+					const void __user *src, size_t usize)
+{
+	return copy_struct_from_user(dst, ksize, src, usize);
+}
+
+struct file *rust_procmaps_get_file(struct file *f)
+{
+	return get_file(f);
 }
 
 /*

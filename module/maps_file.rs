@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `maps` file: one `maps` line per VMA, then the gate VMA, as `/proc/PID/maps`.
+//! The `maps` file: one `maps` line per VMA, then the gate VMA, as `/proc/PID/maps`, and its
+//! `PROCMAP_QUERY` ioctl ([`crate::query`]).
 //!
 //! All of the iteration and locking is the adapter's and the cursor's ([`crate::vma_seq`],
 //! [`crate::mm_lock`]); this view only formats ([`crate::vma_format`]).
 
+use kernel::prelude::*;
+
 use crate::{
     debugfs_files::FileOps,
+    query,
     seq_out::SeqOut,
+    target::Target,
     vma_format::{self, Shown},
     vma_seq::{self, SeqOps, View},
 };
@@ -22,6 +27,10 @@ impl View for Maps {
 
     fn show(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
         vma_format::show_map_vma(out, shown);
+    }
+
+    fn ioctl(target: &Target, cmd: u32, arg: usize) -> Result {
+        query::ioctl(target, cmd, arg)
     }
 }
 

@@ -175,6 +175,7 @@ fn lock_next_vma(
     mm: &MmWithUser,
     from: usize,
     expect_adjacent: bool,
+    fallbacks: &mut usize,
 ) -> Result<Option<VmaReadLock>> {
     // Step 1 of the module documentation.
     let seq = WriteSeq::sample(mm);
@@ -219,6 +220,7 @@ fn lock_next_vma(
 
     // Step 5.
     STATS.mmap_lock_fallbacks.inc();
+    *fallbacks += 1;
     lock_next_vma_under_mmap_lock(mm, from)
 }
 
@@ -250,6 +252,8 @@ enum Held {
         vma: Option<VmaReadLock>,
         /// The last VMA began where the one before it ended: guess the next one does too.
         adjacent: bool,
+        /// Lookups that needed the `mmap_lock` fallback.
+        fallbacks: usize,
     },
     /// `lock_mode=1`. While `locked`, we hold `mmap_read_lock` and `vma` (the VMA handed out
     /// last, if any) is stable; `vma` is `None` whenever `locked` is false.
@@ -280,6 +284,7 @@ impl VmaCursor {
             LockMode::PerVma => Held::PerVma {
                 vma: None,
                 adjacent: false,
+                fallbacks: 0,
             },
             LockMode::Mmap => {
                 // SAFETY: `mm` has users.
@@ -309,10 +314,14 @@ impl VmaCursor {
     /// on a fatal signal while waiting for `mmap_lock`, `EAGAIN` if the lock cannot be taken.
     pub(crate) fn advance(&mut self, from: usize) -> Result<Option<LockedVma<'_>>> {
         match &mut self.held {
-            Held::PerVma { vma, adjacent } => {
+            Held::PerVma {
+                vma,
+                adjacent,
+                fallbacks,
+            } => {
                 // At most one VMA lock at a time: drop the previous one before the lookup.
                 *vma = None;
-                *vma = lock_next_vma(&self.mm, from, *adjacent)?;
+                *vma = lock_next_vma(&self.mm, from, *adjacent, fallbacks)?;
                 *adjacent = vma.as_ref().is_some_and(|v| v.start() <= from);
             }
             Held::Mmap { locked, vma } => {
@@ -324,6 +333,15 @@ impl VmaCursor {
             }
         }
         Ok(self.current())
+    }
+
+    /// Whether a lookup so far took `mmap_lock`: the fallback of per-VMA mode, or
+    /// `lock_mode=1`.
+    pub(crate) fn took_mmap_lock(&self) -> bool {
+        match &self.held {
+            Held::PerVma { fallbacks, .. } => *fallbacks > 0,
+            Held::Mmap { .. } => true,
+        }
     }
 
     /// The VMA handed out by the last [`VmaCursor::advance`], if any.

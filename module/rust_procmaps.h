@@ -74,6 +74,17 @@ bool rust_procmaps_mm_access_exported(void);
 /* access.rs: mm_access(@task, PTRACE_MODE_READ_FSCREDS), only when exported. */
 struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task);
 
+/* query.rs: build_id_parse_file() is exported (kernel/patches/). */
+bool rust_procmaps_build_id_parse_file_exported(void);
+/* query.rs: build_id_parse_file(), only when exported. */
+int rust_procmaps_build_id_parse_file(struct file *file,
+				      unsigned char *build_id, __u32 *size);
+/* query.rs: copy_struct_from_user(). */
+int rust_procmaps_copy_struct_from_user(void *dst, size_t ksize,
+					const void __user *src, size_t usize);
+/* query.rs: get_file(). */
+struct file *rust_procmaps_get_file(struct file *f);
+
 /*
  * smaps: the exports of kernel/patches/ (weak references, NULL when the kernel
  * lacks the patch) and the inlines the page walk needs.

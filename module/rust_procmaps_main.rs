@@ -17,17 +17,17 @@
 //! One file per concern; data flows one way, from the files down to the locks:
 //!
 //! ```text
-//! process_dirs ─> maps_file, smaps_file ─> vma_seq ─> target ─> access
-//!   (debugfs        (views: format only)    (seq_file   (pid,     (/proc's check)
-//!    tree)                 │                adapter)     mmget)
-//!                          ├─> vma_format ─> seq_out           mm_lock ─> params, stats
-//!                          └─> smaps_walk ─> mm_lock           (VmaCursor: every locking
-//!                                                               decision)
+//! process_dirs ─> maps_file ─┬─> query ───┐      (views: format only)
+//!   (debugfs       smaps_file ┼─> vma_seq ─┼─> target ─> access   (pid, mmget, /proc's check)
+//!    tree)                    │  (seq_file │
+//!                             │   adapter) └─> mm_lock ─> params, stats
+//!                             ├─> vma_format ─> seq_out  (VmaCursor: every locking decision)
+//!                             └─> smaps_walk ─> mm_lock
 //! ```
 //!
-//! `gate`, `access`, `params`, `seq_out`, `smaps_exports` and `debugfs_files` are leaves;
-//! `stats` only reads leaves. No file imports the crate root, but for the `LocalModule` type
-//! that `module!` generates there (`debugfs_files`, for `file_operations::owner`); the root
+//! `gate`, `access`, `params`, `seq_out`, `exports` and `debugfs_files` are leaves; `stats`
+//! only reads leaves. No file imports the crate root, but for the `LocalModule` type that
+//! `module!` generates there (`debugfs_files`, for `file_operations::owner`); the root
 //! copies the parameters into `params` at load.
 
 use kernel::{prelude::*, sync::Arc};
@@ -48,13 +48,14 @@ compile_error!(
 
 mod access;
 mod debugfs_files;
+mod exports;
 mod gate;
 mod maps_file;
 mod mm_lock;
 mod params;
 mod process_dirs;
+mod query;
 mod seq_out;
-mod smaps_exports;
 mod smaps_file;
 mod smaps_walk;
 mod stats;
@@ -113,7 +114,12 @@ impl kernel::Module for RustProcmaps {
         // Processes forked or reaped between the first sync and the probes.
         dirs.queue();
         init_step(InitStep::Done)?;
-        if smaps_exports::available() {
+        if !exports::build_id_available() {
+            pr_warn!(
+                "PROCMAP_QUERY without build IDs (the kernel lacks the export of kernel/patches/): asking for one fails with EOPNOTSUPP\n"
+            );
+        }
+        if exports::smaps_available() {
             pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/{{maps,smaps,smaps_rollup}}\n");
         } else {
             pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/maps\n");

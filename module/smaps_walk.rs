@@ -179,7 +179,7 @@ struct Walk<'a> {
 /// Adds the pages of `vma` from `start` to its end into `mss` (`smap_gather_stats()`).
 ///
 /// `start` at or below `vm_start` means the whole VMA. Only when
-/// [`crate::smaps_exports::available`]. The cursor
+/// [`crate::exports::smaps_available`]. The cursor
 /// that handed out `vma` holds it and an `mmget` reference on its mm for the whole call, and
 /// says which lock the walker must assert ([`LockedVma::walk_lock`]).
 ///

@@ -16,9 +16,8 @@ use kernel::{
 use crate::{
     access,
     debugfs_files::FileOps,
-    gate,
+    exports, gate,
     params::{self, LockMode},
-    smaps_exports,
 };
 
 /// One counter.
@@ -63,6 +62,12 @@ pub(crate) struct Stats {
     pub(crate) rollup_lock_drops: Counter,
     /// Chunks that ended with an error (killed while waiting, task gone, ...).
     pub(crate) errors: Counter,
+    /// `PROCMAP_QUERY` lookups made with per-VMA locks only.
+    pub(crate) queries_vma_locked: Counter,
+    /// `PROCMAP_QUERY` lookups that took `mmap_lock` (fallback, or `lock_mode=1`).
+    pub(crate) queries_mmap_locked: Counter,
+    /// `PROCMAP_QUERY` ioctls that returned an error (bad input, `ENOENT`, `ESRCH`, ...).
+    pub(crate) queries_failed: Counter,
     /// Per-process directories created.
     pub(crate) dirs_created: Counter,
     /// Per-process directories removed.
@@ -84,6 +89,9 @@ pub(crate) static STATS: Stats = Stats {
     smaps_walks_mmap_locked: Counter::new(),
     rollup_lock_drops: Counter::new(),
     errors: Counter::new(),
+    queries_vma_locked: Counter::new(),
+    queries_mmap_locked: Counter::new(),
+    queries_failed: Counter::new(),
     dirs_created: Counter::new(),
     dirs_removed: Counter::new(),
     dir_syncs: Counter::new(),
@@ -91,7 +99,7 @@ pub(crate) static STATS: Stats = Stats {
 
 impl Stats {
     fn show(&self, m: &SeqFile) {
-        let rows: [(&str, &Counter); 14] = [
+        let rows: [(&str, &Counter); 17] = [
             ("opens", &self.opens),
             ("opens_denied", &self.opens_denied),
             ("chunks", &self.chunks),
@@ -103,6 +111,9 @@ impl Stats {
             ("smaps_walks_mmap_locked", &self.smaps_walks_mmap_locked),
             ("rollup_lock_drops", &self.rollup_lock_drops),
             ("errors", &self.errors),
+            ("queries_vma_locked", &self.queries_vma_locked),
+            ("queries_mmap_locked", &self.queries_mmap_locked),
+            ("queries_failed", &self.queries_failed),
             ("dirs_created", &self.dirs_created),
             ("dirs_removed", &self.dirs_removed),
             ("dir_syncs", &self.dir_syncs),
@@ -122,8 +133,17 @@ impl Stats {
         seq_print!(m, "access {}\n", access::describe());
         seq_print!(
             m,
+            "query_build_id {}\n",
+            if exports::build_id_available() {
+                "available"
+            } else {
+                "unavailable (the kernel lacks the export of kernel/patches/: EOPNOTSUPP)"
+            }
+        );
+        seq_print!(
+            m,
             "smaps {}\n",
-            if smaps_exports::available() {
+            if exports::smaps_available() {
                 "available"
             } else {
                 "unavailable (the kernel lacks the exports of kernel/patches/)"

@@ -56,9 +56,10 @@ pub(crate) enum Shown<'a> {
     Gate(&'a GateVma),
 }
 
-/// What follows the header.
-enum VmaName<'a> {
+/// The name of a VMA (what follows the header in `maps`; `PROCMAP_QUERY`'s `vma_name`).
+pub(crate) enum VmaName<'a> {
     None,
+    /// The user-visible path of the VMA's file: escaped in `maps`, raw in the query.
     Path(&'a bindings::path),
     Str(&'a CStr),
     /// `[anon:NAME]` or `[anon_shmem:NAME]`.
@@ -66,7 +67,7 @@ enum VmaName<'a> {
 }
 
 /// Mirrors `get_vma_name()` for a VMA of the process (the gate VMA has its own, in `gate.rs`).
-fn vma_name<'a>(vma: &'a VmaRef) -> VmaName<'a> {
+pub(crate) fn vma_name<'a>(vma: &'a VmaRef) -> VmaName<'a> {
     let raw = vma.as_ptr();
     // SAFETY: The VMA is held (`&VmaRef`), so its fields are stable.
     let (file, ops, anon_name) = unsafe { ((*raw).vm_file, (*raw).vm_ops, (*raw).anon_name) };

@@ -13,6 +13,7 @@
 //! reference and, as `lock_mode` says, the locks), `next` advances it, `stop` drops it. `show`
 //! asks the cursor for the VMA it holds: no raw VMA pointer passes through seq_file.
 
+use core::cell::UnsafeCell;
 use kernel::{bindings, error::to_result, prelude::*};
 
 use crate::{
@@ -32,6 +33,12 @@ pub(crate) trait View: 'static {
 
     /// Prints the record of `shown`.
     fn show(out: &mut SeqOut<'_>, shown: &Shown<'_>);
+
+    /// `unlocked_ioctl` on an open file of `target`; may run at the same time as reads of
+    /// the same file. None by default (`ENOTTY` to the caller).
+    fn ioctl(_target: &Target, _cmd: u32, _arg: usize) -> Result {
+        Err(ENOIOCTLCMD)
+    }
 }
 
 /// What `show` prints next.
@@ -42,9 +49,16 @@ enum Record {
     Gate(GateVma),
 }
 
-/// The state of one open file (the seq_file's `private`).
-struct VmaSeq {
+/// The state of one open file (the seq_file's `private`): the process, shared with `ioctl`,
+/// and the iteration, which only the seq_file callbacks touch, one at a time (under the
+/// seq_file's lock).
+struct VmaFile {
     target: Target,
+    seq: UnsafeCell<VmaSeq>,
+}
+
+/// The iteration of one open file.
+struct VmaSeq {
     /// Between `start` and `stop`.
     cursor: Option<VmaCursor>,
     record: Record,
@@ -53,12 +67,12 @@ struct VmaSeq {
 
 impl VmaSeq {
     /// seq_file `start`.
-    fn start(&mut self, ppos: &mut i64) -> Result<bool> {
+    fn start(&mut self, target: &Target, ppos: &mut i64) -> Result<bool> {
         let mut last_addr = *ppos;
         if last_addr == SENTINEL_END {
             return Ok(false);
         }
-        let Some(mm) = self.target.mm_for_read()? else {
+        let Some(mm) = target.mm_for_read()? else {
             return Ok(false);
         };
         STATS.chunks.inc();
@@ -130,16 +144,27 @@ fn to_cursor(state: &mut VmaSeq, result: Result<bool>) -> *mut c_void {
     }
 }
 
-/// The `VmaSeq` behind a seq_file.
+/// The `VmaFile` behind a seq_file.
 ///
 /// # Safety
 ///
-/// `m` must be a seq_file opened by [`open`], used under its `lock` (as seq_file's callbacks
-/// are).
-unsafe fn state<'a>(m: *mut bindings::seq_file) -> &'a mut VmaSeq {
-    // SAFETY: `open` stored a `KBox<VmaSeq>` in `private`; the seq_file lock serialises the
-    // callbacks, so the reference is unique.
-    unsafe { &mut *(*m).private.cast::<VmaSeq>() }
+/// `m` must be a seq_file opened by [`open`] and not yet released.
+unsafe fn file_state<'a>(m: *mut bindings::seq_file) -> &'a VmaFile {
+    // SAFETY: `open` stored a `KBox<VmaFile>` in `private`, freed only by `release`.
+    unsafe { &*(*m).private.cast::<VmaFile>() }
+}
+
+/// The process and the iteration behind a seq_file.
+///
+/// # Safety
+///
+/// As [`file_state`], and called from a seq_file callback (under the seq_file's lock, which
+/// serialises them, so the iteration is borrowed by one callback at a time).
+unsafe fn state<'a>(m: *mut bindings::seq_file) -> (&'a Target, &'a mut VmaSeq) {
+    // SAFETY: Per the function's safety requirement.
+    let file = unsafe { file_state(m) };
+    // SAFETY: Only seq_file callbacks use `seq`, one at a time (function safety requirement).
+    (&file.target, unsafe { &mut *file.seq.get() })
 }
 
 /// # Safety
@@ -147,8 +172,8 @@ unsafe fn state<'a>(m: *mut bindings::seq_file) -> &'a mut VmaSeq {
 /// Called by the seq_file core on a file opened by [`open`].
 unsafe extern "C" fn start(m: *mut bindings::seq_file, ppos: *mut bindings::loff_t) -> *mut c_void {
     // SAFETY: Per the function's safety requirement; `ppos` is `m->index`.
-    let (st, ppos) = unsafe { (state(m), &mut *ppos) };
-    let result = st.start(ppos);
+    let ((target, st), ppos) = unsafe { (state(m), &mut *ppos) };
+    let result = st.start(target, ppos);
     to_cursor(st, result)
 }
 
@@ -161,7 +186,7 @@ unsafe extern "C" fn next(
     ppos: *mut bindings::loff_t,
 ) -> *mut c_void {
     // SAFETY: Per the function's safety requirement; `ppos` is `m->index`.
-    let (st, ppos) = unsafe { (state(m), &mut *ppos) };
+    let ((_, st), ppos) = unsafe { (state(m), &mut *ppos) };
     if *ppos == SENTINEL_GATE {
         *ppos = SENTINEL_END;
         st.record = Record::None;
@@ -176,7 +201,7 @@ unsafe extern "C" fn next(
 /// As [`start`].
 unsafe extern "C" fn stop(m: *mut bindings::seq_file, _v: *mut c_void) {
     // SAFETY: Per the function's safety requirement.
-    let st = unsafe { state(m) };
+    let (_, st) = unsafe { state(m) };
     // Drops the VMA lock (or `mmap_lock`), then the `mmget` reference.
     st.record = Record::None;
     st.cursor = None;
@@ -191,8 +216,28 @@ unsafe extern "C" fn show<V: View>(m: *mut bindings::seq_file, _v: *mut c_void) 
         return 0;
     };
     // SAFETY: Per the function's safety requirement.
-    unsafe { state(m) }.show::<V>(&mut out);
+    let (_, st) = unsafe { state(m) };
+    st.show::<V>(&mut out);
     0
+}
+
+/// `unlocked_ioctl`: the view's, on the process of the file.
+///
+/// # Safety
+///
+/// Called by the VFS on a file opened by [`open`].
+unsafe extern "C" fn ioctl<V: View>(
+    file: *mut bindings::file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    // SAFETY: `private_data` is the seq_file `open` made; the file is open, so its state is
+    // there. Only the shared part (`target`) is used: reads may run at the same time.
+    let target = unsafe { &file_state((*file).private_data.cast()).target };
+    match V::ioctl(target, cmd, arg) {
+        Ok(()) => 0,
+        Err(err) => err.to_errno() as c_long,
+    }
 }
 
 /// Iterator of a [`View`].
@@ -225,11 +270,13 @@ unsafe extern "C" fn open<V: View>(
         Err(err) => return err.to_errno(),
     };
     let state = match KBox::new(
-        VmaSeq {
+        VmaFile {
             target,
-            cursor: None,
-            record: Record::None,
-            last_pos: 0,
+            seq: UnsafeCell::new(VmaSeq {
+                cursor: None,
+                record: Record::None,
+                last_pos: 0,
+            }),
         },
         GFP_KERNEL,
     ) {
@@ -259,7 +306,7 @@ unsafe extern "C" fn release(inode: *mut bindings::inode, file: *mut bindings::f
         KBox::from_raw(
             (*(*file).private_data.cast::<bindings::seq_file>())
                 .private
-                .cast::<VmaSeq>(),
+                .cast::<VmaFile>(),
         )
     });
     // SAFETY: The seq_file was opened by `seq_open`.
@@ -268,5 +315,5 @@ unsafe extern "C" fn release(inode: *mut bindings::inode, file: *mut bindings::f
 
 /// The file operations of a [`View`].
 pub(crate) const fn file_ops<V: View>() -> FileOps {
-    FileOps::seq_file(open::<V>, release)
+    FileOps::seq_file(open::<V>, release).with_ioctl(ioctl::<V>)
 }

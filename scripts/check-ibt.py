@@ -92,11 +92,19 @@ def sealed_functions(vmlinux):
     return {name for name, value, typ, _, _ in vmlinux.symbols() if typ == STT_FUNC and value in targets}
 
 
+# Sections whose contents run or are read as data: a function's address there can be called
+# through. The others (.static_call_sites, .call_sites, __mcount_loc, __bug_table, ...) are
+# annotations the kernel patches or looks up, never calls through.
+CODE_AND_DATA = (".text", ".data", ".rodata", ".bss", ".init", ".exit", ".ref")
+
+
 def address_taken(module, kernel_functions):
     """Kernel functions whose address the module takes: (strong, weak)."""
     symbols = module.symbols()
     strong, weak = set(), set()
     for rela in (s for s in module.sections if s["type"] == SHT_RELA):
+        if not module.sections[rela["info"]]["name"].startswith(CODE_AND_DATA):
+            continue
         for i in range(rela["size"] // 24):
             _, info, _ = struct.unpack_from("<QQq", module.data, rela["offset"] + i * 24)
             name, _, _, shndx, is_weak = symbols[info >> 32]

@@ -12,8 +12,10 @@
  * consults no LSM, so it allows what /proc refuses.
  */
 #define _GNU_SOURCE
+#include <linux/fs.h>
 #include <linux/landlock.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -219,6 +221,8 @@ static int landlock_restrict_self(void)
  * its domain), an outside process's (same uid) and its own files: /proc
  * refuses the first two (EACCES) and allows the last; ours must answer the
  * same (patched kernel: the module calls mm_access(), which asks the LSMs).
+ * A maps file opened before the domain still answers PROCMAP_QUERY, on both
+ * (the check is made at open), with the same answer.
  * Without the patch the module's own check consults no LSM and allows the
  * first two: the documented difference, checked as such.
  */
@@ -247,8 +251,22 @@ TEST(landlock_domain_refused)
 			_exit(code);
 		child = fork();
 		if (child == 0) {
+			struct procmap_query qp = { .size = sizeof(qp), .query_flags =
+						    PROCMAP_QUERY_COVERING_OR_NEXT_VMA };
+			struct procmap_query qo = qp;
+			char p[64], o[64];
+			int fd_proc, fd_ours;
+
+			/* Opened before the domain: the check was made at open, as in /proc. */
+			proc_path(p, sizeof(p), self, "maps");
+			ours_path(o, sizeof(o), self, "maps");
+			fd_proc = open(p, O_RDONLY);
+			fd_ours = open(o, O_RDONLY);
 			if (landlock_restrict_self())
 				_exit(2);
+			if (fd_proc < 0 || fd_ours < 0 || ioctl(fd_proc, PROCMAP_QUERY, &qp) ||
+			    ioctl(fd_ours, PROCMAP_QUERY, &qo) || memcmp(&qp, &qo, sizeof(qp)))
+				_exit(3);
 			code = compare_files(self, EACCES, ours);
 			if (!code)
 				code = compare_files(outside, EACCES, ours);

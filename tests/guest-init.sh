@@ -102,6 +102,15 @@ unpatched)
 		RPM_UNPATCHED=1 /tests/$t
 		echo "== exit $t $?"
 	done
+	echo "== test maps_golden -t query_build_id"
+	RPM_UNPATCHED=1 /tests/maps_golden -t query_build_id
+	echo "== exit maps_golden $?"
+	if grep -q '^query_build_id unavailable' $D/stats &&
+		dmesg | grep -q 'rust_procmaps: PROCMAP_QUERY without build IDs'; then
+		tap ok unpatched.query_build_id_says_so
+	else
+		tap "not ok" unpatched.query_build_id_says_so
+	fi
 	cat $D/stats
 	;;
 check)

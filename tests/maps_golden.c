@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Differential tests: our maps must equal /proc/PID/maps byte for byte.
+ * Differential tests: our maps must equal /proc/PID/maps byte for byte, and
+ * the PROCMAP_QUERY ioctl on it must answer as /proc's does.
  *
  * A child creates every kind of mapping /proc names differently, stops
  * itself with SIGSTOP, and both files are read in several chunk sizes and
- * compared. Then every process in the guest is compared the same way.
+ * compared; both are queried at every VMA's edges and in every gap, under
+ * every flag combination, with name and build-ID buffers of every size class.
+ * Then every process in the guest is compared the same way.
  */
 #define _GNU_SOURCE
+#include <linux/fs.h>
 #include <linux/io_uring.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -271,6 +276,380 @@ TEST(lock_mode_mmap)
 	/* An unknown mode is refused at load. */
 	EXPECT_EQ(-EINVAL, reload_module("lock_mode=2"));
 	EXPECT_EQ(0, module_load(""));
+}
+
+/* One PROCMAP_QUERY answer: return value, errno, the struct, the buffers. */
+struct answer {
+	int ret, err;
+	struct procmap_query q;
+	char name[4096];
+	unsigned char build_id[64];
+};
+
+/*
+ * Ask @fd the query @in (its buffer fields are replaced by our own buffers
+ * when their sizes are non-zero), with the buffers filled with a marker.
+ */
+static void ask(int fd, const struct procmap_query *in, struct answer *a)
+{
+	memset(a, 0xa5, sizeof(*a));
+	a->q = *in;
+	if (a->q.vma_name_size)
+		a->q.vma_name_addr = (unsigned long)a->name;
+	if (a->q.build_id_size)
+		a->q.build_id_addr = (unsigned long)a->build_id;
+	errno = 0;
+	a->ret = ioctl(fd, PROCMAP_QUERY, &a->q);
+	a->err = a->ret ? errno : 0;
+	/* The addresses are ours, different for each answer. */
+	a->q.vma_name_addr = a->q.build_id_addr = 0;
+}
+
+/* 0 if /proc's and our answers are the same, else 1 (the difference on stderr). */
+static int same_answer(const struct answer *p, const struct answer *o, const struct procmap_query *in)
+{
+	if (p->ret == o->ret && p->err == o->err && !memcmp(&p->q, &o->q, sizeof(p->q)) &&
+	    !memcmp(p->name, o->name, sizeof(p->name)) &&
+	    !memcmp(p->build_id, o->build_id, sizeof(p->build_id)))
+		return 0;
+	fprintf(stderr, "# query addr %llx flags %llx name %u bid %u: /proc %d/%d %llx-%llx f%llx n%u b%u '%.40s', "
+		"ours %d/%d %llx-%llx f%llx n%u b%u '%.40s'\n",
+		(unsigned long long)in->query_addr, (unsigned long long)in->query_flags,
+		in->vma_name_size, in->build_id_size,
+		p->ret, p->err, (unsigned long long)p->q.vma_start, (unsigned long long)p->q.vma_end,
+		(unsigned long long)p->q.vma_flags, p->q.vma_name_size, p->q.build_id_size, p->name,
+		o->ret, o->err, (unsigned long long)o->q.vma_start, (unsigned long long)o->q.vma_end,
+		(unsigned long long)o->q.vma_flags, o->q.vma_name_size, o->q.build_id_size, o->name);
+	return 1;
+}
+
+/* Counters of one differential run. */
+struct query_run {
+	int fd_proc, fd_ours;
+	long asked, differ, found, named, with_build_id, enoent;
+};
+
+static void ask_both(struct query_run *r, const struct procmap_query *in)
+{
+	static struct answer p, o;
+
+	ask(r->fd_proc, in, &p);
+	ask(r->fd_ours, in, &o);
+	r->asked++;
+	r->differ += same_answer(&p, &o, in);
+	if (!p.ret) {
+		r->found++;
+		r->named += p.q.vma_name_size > 0;
+		r->with_build_id += p.q.build_id_size > 0;
+	} else if (p.err == ENOENT) {
+		r->enoent++;
+	}
+}
+
+/*
+ * Query @pid's /proc and our maps at every VMA's start, end - 1 and end, in
+ * every gap, below the first and above the last VMA and at the gate VMA,
+ * under every flag combination (@all_flags) or a few; then, at every VMA's
+ * start, with name and build-ID buffers of the exact size, one byte too
+ * small and none. Returns the number of differing answers (-1: setup).
+ */
+static long compare_queries(int pid, int all_flags, struct query_run *r)
+{
+	static const __u64 few_flags[] = { 0, PROCMAP_QUERY_COVERING_OR_NEXT_VMA,
+		PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_FILE_BACKED_VMA,
+		PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_VMA_EXECUTABLE };
+	char path[64];
+	struct buf maps;
+	unsigned long long *addrs = NULL;
+	size_t naddrs = 0, i;
+	char *line;
+	__u64 flags;
+
+	memset(r, 0, sizeof(*r));
+	proc_path(path, sizeof(path), pid, "maps");
+	if (read_all(path, 4096, &maps))
+		return -1;
+	r->fd_proc = open(path, O_RDONLY);
+	ours_path(path, sizeof(path), pid, "maps");
+	r->fd_ours = open(path, O_RDONLY);
+	addrs = calloc(6 * (maps.len / 20 + 2), sizeof(*addrs));
+	if (r->fd_proc < 0 || r->fd_ours < 0 || !addrs)
+		return -1;
+	addrs[naddrs++] = 0;
+	addrs[naddrs++] = ~0ULL;
+	addrs[naddrs++] = 0xffffffffff600000ULL; /* [vsyscall]: never a query answer */
+	for (line = maps.data; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		unsigned long long start, end;
+
+		if (sscanf(line, "%llx-%llx", &start, &end) != 2)
+			continue;
+		addrs[naddrs++] = start;
+		addrs[naddrs++] = start ? start - 1 : 0;
+		addrs[naddrs++] = end - 1;
+		addrs[naddrs++] = end;
+	}
+	for (i = 0; i < naddrs; i++) {
+		size_t nflags = all_flags ? 64 : sizeof(few_flags) / sizeof(few_flags[0]);
+
+		for (flags = 0; flags < nflags; flags++) {
+			struct procmap_query in = {
+				.size = sizeof(in),
+				.query_flags = all_flags ? flags : few_flags[flags],
+				.query_addr = addrs[i],
+				.vma_name_size = 4096,
+				.build_id_size = 64,
+			};
+
+			ask_both(r, &in);
+		}
+	}
+	/* Buffer sizes, at every VMA's start: what /proc needs, then one byte less, then none. */
+	for (i = 3; i < naddrs; i += 4) {
+		struct procmap_query in = { .size = sizeof(in), .query_addr = addrs[i],
+					    .vma_name_size = 4096, .build_id_size = 64 };
+		struct answer need;
+
+		ask(r->fd_proc, &in, &need);
+		if (need.ret)
+			continue;
+		in.vma_name_size = need.q.vma_name_size ? need.q.vma_name_size : 1;
+		in.build_id_size = need.q.build_id_size ? need.q.build_id_size : 1;
+		ask_both(r, &in);
+		if (need.q.vma_name_size) {
+			in.vma_name_size = need.q.vma_name_size - 1;
+			ask_both(r, &in);
+			in.vma_name_size = need.q.vma_name_size;
+		}
+		if (need.q.build_id_size) {
+			in.build_id_size = need.q.build_id_size - 1;
+			ask_both(r, &in);
+		}
+		in.vma_name_size = 0;
+		in.build_id_size = 0;
+		ask_both(r, &in);
+	}
+	close(r->fd_proc);
+	close(r->fd_ours);
+	free(addrs);
+	buf_free(&maps);
+	return r->differ;
+}
+
+TEST(query_every_mapping_kind)
+{
+	pid_t pid = spawn_stopped(make_every_mapping);
+	long queries = stat_get("queries_vma_locked");
+	struct query_run r;
+
+	ASSERT_GT(pid, 0);
+	EXPECT_EQ(0, compare_queries(pid, 1, &r));
+	TH_LOG("%ld queries: %ld found (%ld named, %ld with a build ID), %ld ENOENT, %ld differ",
+	       r.asked, r.found, r.named, r.with_build_id, r.enoent, r.differ);
+	/* The run covered what it claims: answers of every kind. */
+	EXPECT_GT(r.found, 1000);
+	EXPECT_GT(r.named, 100);
+	EXPECT_GT(r.with_build_id, 10);
+	EXPECT_GT(r.enoent, 100);
+	/* Stopped target: every query took the per-VMA path. */
+	EXPECT_EQ(r.asked, stat_get("queries_vma_locked") - queries) {
+		TH_LOG("queries_mmap_locked %lld", stat_get("queries_mmap_locked"));
+	}
+	kill_and_reap(pid);
+	umount("/tmp/ovl/merged");
+}
+
+static void query_one(int pid, void *arg)
+{
+	struct __test_metadata *_metadata = arg;
+	struct query_run r;
+
+	EXPECT_EQ(0, compare_queries(pid, 0, &r)) {
+		TH_LOG("pid %d", pid);
+	}
+}
+
+TEST(query_all_processes)
+{
+	int compared = for_each_process_stopped("maps", query_one, _metadata);
+
+	EXPECT_GT(compared, 10);
+}
+
+static int unpatched(void)
+{
+	const char *env = getenv("RPM_UNPATCHED");
+
+	return env && !strcmp(env, "1");
+}
+
+/*
+ * The build ID of an executable's text: /proc's and ours. With RPM_UNPATCHED=1
+ * (make check-unpatched: build_id_parse_file() is not exported) a query that
+ * asks for it fails with EOPNOTSUPP, as documented, and the same query
+ * without it is answered as /proc answers it.
+ */
+TEST(query_build_id)
+{
+	pid_t pid = spawn_stopped(NULL);
+	struct procmap_query in = {
+		.size = sizeof(in),
+		.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_VMA_EXECUTABLE |
+			       PROCMAP_QUERY_FILE_BACKED_VMA,
+		.build_id_size = 64,
+	};
+	struct answer p, o;
+	char path[64];
+	int fd_proc, fd_ours;
+
+	ASSERT_GT(pid, 0);
+	proc_path(path, sizeof(path), pid, "maps");
+	fd_proc = open(path, O_RDONLY);
+	ours_path(path, sizeof(path), pid, "maps");
+	fd_ours = open(path, O_RDONLY);
+	ASSERT_LE(0, fd_proc);
+	ASSERT_LE(0, fd_ours);
+	ask(fd_proc, &in, &p);
+	ask(fd_ours, &in, &o);
+	ASSERT_EQ(0, p.ret);
+	/* The test programs are linked with a GNU build ID (20 bytes). */
+	EXPECT_EQ(20U, p.q.build_id_size);
+	if (!unpatched()) {
+		EXPECT_EQ(0, same_answer(&p, &o, &in));
+	} else {
+		EXPECT_EQ(-1, o.ret);
+		EXPECT_EQ(EOPNOTSUPP, o.err);
+		in.build_id_size = 0;
+		in.vma_name_size = 4096;
+		ask(fd_proc, &in, &p);
+		ask(fd_ours, &in, &o);
+		EXPECT_EQ(0, p.ret);
+		EXPECT_EQ(0, same_answer(&p, &o, &in));
+	}
+	close(fd_proc);
+	close(fd_ours);
+	kill_and_reap(pid);
+}
+
+/* ioctl() on both files: 0, or -errno. */
+static int both(int fd_proc, int fd_ours, unsigned long cmd, void *arg_proc, void *arg_ours,
+		int *proc_ret)
+{
+	int p, o;
+
+	errno = 0;
+	p = ioctl(fd_proc, cmd, arg_proc) ? -errno : 0;
+	errno = 0;
+	o = ioctl(fd_ours, cmd, arg_ours) ? -errno : 0;
+	*proc_ret = p;
+	return o;
+}
+
+/*
+ * Every malformed query /proc refuses, with the errno /proc gives: the size
+ * protocol, flags, buffer pairing, bad pointers, an unknown command, and an
+ * exited process.
+ */
+TEST(query_bad_input)
+{
+	pid_t pid = spawn_stopped(NULL);
+	char ppath[64], opath[64], name[256];
+	int fd_proc, fd_ours, p, o;
+	long page = sysconf(_SC_PAGESIZE);
+	char *big = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *unmapped = mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct procmap_query q;
+	struct {
+		struct procmap_query q;
+		__u64 tail;
+	} larger;
+	struct {
+		struct procmap_query *q;
+		__u64 size, flags, name_size, name_addr, bid_size, bid_addr;
+		int expect;
+	} cases[] = {
+		/* size protocol */
+		{ &q, page + 1, 0, 0, 0, 0, 0, -E2BIG },
+		{ &q, 23, 0, 0, 0, 0, 0, -EINVAL },
+		{ &q, 0, 0, 0, 0, 0, 0, -EINVAL },
+		{ &q, 24, 0, 0, 0, 0, 0, 0 },
+		{ &q, sizeof(q) - 8, 0, 0, 0, 0, 0, 0 },
+		/* flags */
+		{ &q, sizeof(q), 1 << 6, 0, 0, 0, 0, -EINVAL },
+		{ &q, sizeof(q), 1ULL << 63, 0, 0, 0, 0, -EINVAL },
+		/* buffers: address and size together */
+		{ &q, sizeof(q), 0, 16, 0, 0, 0, -EINVAL },
+		{ &q, sizeof(q), 0, 0, (unsigned long)name, 0, 0, -EINVAL },
+		{ &q, sizeof(q), 0, 0, 0, 20, 0, -EINVAL },
+		{ &q, sizeof(q), 0, 0, 0, 0, (unsigned long)name, -EINVAL },
+		/* bad user pointers */
+		{ &q, sizeof(q), 0, 64, (unsigned long)unmapped, 0, 0, -EFAULT },
+		{ &q, sizeof(q), 0, 0, 0, 64, (unsigned long)unmapped, -EFAULT },
+	};
+	size_t i;
+
+	ASSERT_GT(pid, 0);
+	ASSERT_NE(MAP_FAILED, big);
+	ASSERT_NE(MAP_FAILED, unmapped);
+	proc_path(ppath, sizeof(ppath), pid, "maps");
+	ours_path(opath, sizeof(opath), pid, "maps");
+	fd_proc = open(ppath, O_RDONLY);
+	fd_ours = open(opath, O_RDONLY);
+	ASSERT_LE(0, fd_proc);
+	ASSERT_LE(0, fd_ours);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&q, 0, sizeof(q));
+		q.size = cases[i].size;
+		q.query_flags = cases[i].flags | PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+		q.query_addr = 0;
+		q.vma_name_size = cases[i].name_size;
+		q.vma_name_addr = cases[i].name_addr;
+		q.build_id_size = cases[i].bid_size;
+		q.build_id_addr = cases[i].bid_addr;
+		o = both(fd_proc, fd_ours, PROCMAP_QUERY, &q, &q, &p);
+		EXPECT_EQ(cases[i].expect, p) {
+			TH_LOG("case %zu: /proc answered %d", i, p);
+		}
+		EXPECT_EQ(p, o) {
+			TH_LOG("case %zu", i);
+		}
+	}
+
+	/* A larger struct: a zero tail is fine, a non-zero one is E2BIG. */
+	memset(&larger, 0, sizeof(larger));
+	larger.q.size = sizeof(larger);
+	larger.q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+	EXPECT_EQ(0, both(fd_proc, fd_ours, PROCMAP_QUERY, &larger, &larger, &p));
+	EXPECT_EQ(0, p);
+	larger.tail = 1;
+	EXPECT_EQ(-E2BIG, both(fd_proc, fd_ours, PROCMAP_QUERY, &larger, &larger, &p));
+	EXPECT_EQ(-E2BIG, p);
+
+	/* The struct itself unreadable, or at the end of a page and cut short. */
+	EXPECT_EQ(-EFAULT, both(fd_proc, fd_ours, PROCMAP_QUERY, NULL, NULL, &p));
+	EXPECT_EQ(-EFAULT, p);
+	EXPECT_EQ(-EFAULT, both(fd_proc, fd_ours, PROCMAP_QUERY, unmapped, unmapped, &p));
+	EXPECT_EQ(-EFAULT, p);
+	memset(big, 0, 2 * page);
+	ASSERT_EQ(0, mprotect(big + page, page, PROT_NONE));
+	*(__u64 *)(big + page - 8) = sizeof(q);
+	EXPECT_EQ(-EFAULT, both(fd_proc, fd_ours, PROCMAP_QUERY, big + page - 8, big + page - 8, &p));
+	EXPECT_EQ(-EFAULT, p);
+
+	/* Another command. */
+	EXPECT_EQ(-ENOTTY, both(fd_proc, fd_ours, _IO('f', 18), &q, &q, &p));
+	EXPECT_EQ(-ENOTTY, p);
+
+	/* The process is gone: ESRCH. */
+	kill_and_reap(pid);
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+	EXPECT_EQ(-ESRCH, both(fd_proc, fd_ours, PROCMAP_QUERY, &q, &q, &p));
+	EXPECT_EQ(-ESRCH, p);
+	close(fd_proc);
+	close(fd_ours);
+	EXPECT_LT(0, stat_get("queries_failed"));
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `PROCMAP_QUERY` on our `maps` file: the binary VMA query of `/proc/PID/maps`, answer for
+//! answer as `do_procmap_query()` in `fs/proc/task_mmu.c` gives it.
+//!
+//! The VMA is found and held by a [`VmaCursor`], as `maps` does it (per-VMA locks, the
+//! `mmap_lock` fallback only when a per-VMA lock cannot be had; `mmap_lock` with
+//! `lock_mode=1`): the query is one more view over the cursor. Everything is read from the VMA
+//! while the cursor holds it; the cursor (its lock and its `mmget` reference) is dropped before
+//! the build ID is parsed and before anything is copied to user space. The access check is the
+//! one made at `open`, as in `/proc`.
+//!
+//! The build ID needs `build_id_parse_file()`, exported by `kernel/patches/`; without it a query
+//! that asks for the build ID fails with `EOPNOTSUPP` (one that does not ask works as usual).
+//!
+//! C source: [`fs/proc/task_mmu.c`](srctree/fs/proc/task_mmu.c)
+
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    error::{from_err_ptr, to_result},
+    ioctl::_IOWR,
+    prelude::*,
+    uaccess::{UserPtr, UserSlice},
+};
+
+use crate::{
+    exports,
+    mm_lock::VmaCursor,
+    stats::STATS,
+    target::Target,
+    vma_format::{self, VmaName},
+};
+
+// Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
+#[expect(
+    improper_ctypes,
+    reason = "kernel structs are only passed by pointer, never by value"
+)]
+extern "C" {
+    fn rust_procmaps_build_id_parse_file(
+        file: *mut bindings::file,
+        build_id: *mut u8,
+        size: *mut u32,
+    ) -> c_int;
+    fn rust_procmaps_copy_struct_from_user(
+        dst: *mut c_void,
+        ksize: usize,
+        src: *const c_void,
+        usize: usize,
+    ) -> c_int;
+    fn rust_procmaps_get_file(f: *mut bindings::file) -> *mut bindings::file;
+    fn rust_procmaps_file_user_inode(f: *const bindings::file) -> *const bindings::inode;
+    fn rust_procmaps_vma_kernel_pagesize(vma: *mut bindings::vm_area_struct) -> usize;
+}
+
+/// `PROCMAP_QUERY` (`include/uapi/linux/fs.h`).
+const PROCMAP_QUERY: u32 = _IOWR::<bindings::procmap_query>(PROCFS_IOCTL_MAGIC, 17);
+/// `PROCFS_IOCTL_MAGIC`, `'f'`.
+const PROCFS_IOCTL_MAGIC: u32 = b'f' as u32;
+
+const VMA_READABLE: u64 = bindings::procmap_query_flags_PROCMAP_QUERY_VMA_READABLE as u64;
+const VMA_WRITABLE: u64 = bindings::procmap_query_flags_PROCMAP_QUERY_VMA_WRITABLE as u64;
+const VMA_EXECUTABLE: u64 = bindings::procmap_query_flags_PROCMAP_QUERY_VMA_EXECUTABLE as u64;
+const VMA_SHARED: u64 = bindings::procmap_query_flags_PROCMAP_QUERY_VMA_SHARED as u64;
+const COVERING_OR_NEXT_VMA: u64 =
+    bindings::procmap_query_flags_PROCMAP_QUERY_COVERING_OR_NEXT_VMA as u64;
+const FILE_BACKED_VMA: u64 = bindings::procmap_query_flags_PROCMAP_QUERY_FILE_BACKED_VMA as u64;
+/// `PROCMAP_QUERY_VMA_FLAGS`.
+const VMA_FLAGS: u64 = VMA_READABLE | VMA_WRITABLE | VMA_EXECUTABLE | VMA_SHARED;
+/// `PROCMAP_QUERY_VALID_FLAGS_MASK`.
+const VALID_FLAGS: u64 = VMA_FLAGS | COVERING_OR_NEXT_VMA | FILE_BACKED_VMA;
+
+/// `MINORBITS` of `include/linux/kdev_t.h`.
+const MINOR_BITS: u32 = 20;
+/// `offsetofend(struct procmap_query, query_addr)`: the smallest struct accepted.
+const MIN_SIZE: u64 = 3 * 8;
+
+/// The `unlocked_ioctl` of `maps`: `PROCMAP_QUERY`, or `ENOIOCTLCMD` (`ENOTTY` to the caller).
+pub(crate) fn ioctl(target: &Target, cmd: u32, arg: usize) -> Result {
+    if cmd != PROCMAP_QUERY {
+        return Err(ENOIOCTLCMD);
+    }
+    query(target, UserPtr::from_addr(arg)).inspect_err(|_| STATS.queries_failed.inc())
+}
+
+/// A counted file reference, put on drop.
+///
+/// # Invariants
+///
+/// This value owns one reference to the file.
+struct FileRef(NonNull<bindings::file>);
+
+impl FileRef {
+    /// Takes a reference to `file`.
+    ///
+    /// # Safety
+    ///
+    /// `file` must be a live file (pinned by a VMA the caller holds).
+    unsafe fn get(file: NonNull<bindings::file>) -> Self {
+        // SAFETY: Per the function's safety requirement.
+        unsafe { rust_procmaps_get_file(file.as_ptr()) };
+        // INVARIANT: Just taken.
+        Self(file)
+    }
+}
+
+impl Drop for FileRef {
+    fn drop(&mut self) {
+        // SAFETY: We own one reference (invariant).
+        unsafe { bindings::fput(self.0.as_ptr()) };
+    }
+}
+
+/// `do_procmap_query()`.
+fn query(target: &Target, uarg: UserPtr) -> Result {
+    let mut size_bytes = [0u8; 8];
+    UserSlice::new(uarg, 8)
+        .reader()
+        .read_slice(&mut size_bytes)?;
+    let usize = u64::from_ne_bytes(size_bytes);
+    // The argument struct can never be that large: reject abuse.
+    if usize > bindings::PAGE_SIZE as u64 {
+        return Err(E2BIG);
+    }
+    if usize < MIN_SIZE {
+        return Err(EINVAL);
+    }
+    // SAFETY: All-zero is a valid `procmap_query` (integers only).
+    let mut karg: bindings::procmap_query = unsafe { core::mem::zeroed() };
+    // SAFETY: `karg` is writable for its size; the user pointer is checked by the callee, which
+    // also makes a larger struct's tail be zero (`E2BIG` otherwise).
+    to_result(unsafe {
+        rust_procmaps_copy_struct_from_user(
+            (&raw mut karg).cast(),
+            core::mem::size_of::<bindings::procmap_query>(),
+            uarg.as_const_ptr(),
+            usize as usize,
+        )
+    })?;
+
+    if karg.query_flags & !VALID_FLAGS != 0 {
+        return Err(EINVAL);
+    }
+    // Either both a buffer's address and size are set, or neither.
+    if (karg.vma_name_size != 0) != (karg.vma_name_addr != 0)
+        || (karg.build_id_size != 0) != (karg.build_id_addr != 0)
+    {
+        return Err(EINVAL);
+    }
+    if karg.build_id_size != 0 && !exports::build_id_available() {
+        return Err(EOPNOTSUPP);
+    }
+
+    let mm = target.mm_for_read()?.ok_or(ESRCH)?;
+    let mut cursor = VmaCursor::new(mm)?;
+    let found = find(&mut cursor, &mut karg);
+    if cursor.took_mmap_lock() {
+        STATS.queries_mmap_locked.inc();
+    } else {
+        STATS.queries_vma_locked.inc();
+    }
+    // Unlock the VMA (or `mmap_lock`) and put the mm before parsing or copying anything.
+    drop(cursor);
+    let (name, file) = found?;
+
+    let mut build_id = [0u8; bindings::BUILD_ID_SIZE_MAX as usize];
+    if karg.build_id_size != 0 {
+        let mut build_id_size: u32 = 0;
+        let parsed = file.as_ref().map_or(Err(ENOENT), |file| {
+            // SAFETY: We hold a reference to the file; `build_id` has room for
+            // `BUILD_ID_SIZE_MAX` bytes; no lock is held and we may sleep and fault.
+            to_result(unsafe {
+                rust_procmaps_build_id_parse_file(
+                    file.0.as_ptr(),
+                    build_id.as_mut_ptr(),
+                    &mut build_id_size,
+                )
+            })
+        });
+        match parsed {
+            // No file, or no build ID in it: not an error, a size of 0.
+            Err(_) => karg.build_id_size = 0,
+            Ok(()) if karg.build_id_size < build_id_size => return Err(ENAMETOOLONG),
+            Ok(()) => karg.build_id_size = build_id_size,
+        }
+    }
+    drop(file);
+
+    if karg.vma_name_size != 0 {
+        UserSlice::new(
+            UserPtr::from_addr(karg.vma_name_addr as usize),
+            karg.vma_name_size as usize,
+        )
+        .writer()
+        .write_slice(&name[..karg.vma_name_size as usize])?;
+    }
+    if karg.build_id_size != 0 {
+        UserSlice::new(
+            UserPtr::from_addr(karg.build_id_addr as usize),
+            karg.build_id_size as usize,
+        )
+        .writer()
+        .write_slice(&build_id[..karg.build_id_size as usize])?;
+    }
+    let out_len = (usize as usize).min(core::mem::size_of::<bindings::procmap_query>());
+    // SAFETY: `karg` is a plain-integer struct without padding (uapi), readable for its size.
+    let bytes = unsafe {
+        core::slice::from_raw_parts(
+            (&raw const karg).cast::<u8>(),
+            core::mem::size_of::<bindings::procmap_query>(),
+        )
+    };
+    UserSlice::new(uarg, out_len)
+        .writer()
+        .write_slice(&bytes[..out_len])
+}
+
+/// `query_matching_vma()` and the fields read under the VMA's lock: fills `karg`, and returns
+/// the name (`vma_name_size` bytes of it are the answer) and, if the build ID is asked for, a
+/// reference to the VMA's file.
+fn find(
+    cursor: &mut VmaCursor,
+    karg: &mut bindings::procmap_query,
+) -> Result<(KVec<u8>, Option<FileRef>)> {
+    let flags = karg.query_flags;
+    let mut addr = karg.query_addr as usize;
+    let vma = loop {
+        let Some(vma) = cursor.advance(addr)? else {
+            return Err(ENOENT);
+        };
+        let raw = vma.as_ptr();
+        // SAFETY: The cursor holds the VMA, so its file pointer is stable.
+        let file = unsafe { (*raw).vm_file };
+        let mut skip = flags & FILE_BACKED_VMA != 0 && file.is_null();
+        if !skip && flags & VMA_FLAGS != 0 {
+            let mut perm = 0;
+            for (query, vm) in [
+                (VMA_READABLE, kernel::mm::virt::flags::READ),
+                (VMA_WRITABLE, kernel::mm::virt::flags::WRITE),
+                (VMA_EXECUTABLE, kernel::mm::virt::flags::EXEC),
+                (VMA_SHARED, kernel::mm::virt::flags::MAYSHARE),
+            ] {
+                if flags & query != 0 {
+                    perm |= vm;
+                }
+            }
+            skip = vma.flags() & perm != perm;
+        }
+        // The covering VMA, or the next one if the caller is fine with it.
+        if !skip && (flags & COVERING_OR_NEXT_VMA != 0 || vma.start() <= addr) {
+            break vma;
+        }
+        if flags & COVERING_OR_NEXT_VMA == 0 {
+            return Err(ENOENT);
+        }
+        addr = vma.end();
+    };
+
+    let raw = vma.as_ptr();
+    karg.vma_start = vma.start() as u64;
+    karg.vma_end = vma.end() as u64;
+    let fl = vma.flags();
+    karg.vma_flags = 0;
+    for (vm, query) in [
+        (kernel::mm::virt::flags::READ, VMA_READABLE),
+        (kernel::mm::virt::flags::WRITE, VMA_WRITABLE),
+        (kernel::mm::virt::flags::EXEC, VMA_EXECUTABLE),
+        (kernel::mm::virt::flags::MAYSHARE, VMA_SHARED),
+    ] {
+        if fl & vm != 0 {
+            karg.vma_flags |= query;
+        }
+    }
+    // SAFETY: The cursor holds the VMA.
+    karg.vma_page_size = unsafe { rust_procmaps_vma_kernel_pagesize(raw) } as u64;
+    // SAFETY: As above: the file pointer is stable.
+    let file = NonNull::new(unsafe { (*raw).vm_file });
+    (karg.vma_offset, karg.dev_major, karg.dev_minor, karg.inode) = match file {
+        None => (0, 0, 0, 0),
+        // SAFETY: The file is pinned by the held VMA; so are its user inode and super block.
+        Some(file) => unsafe {
+            let inode = rust_procmaps_file_user_inode(file.as_ptr());
+            let dev = (*(*inode).i_sb).s_dev;
+            (
+                ((*raw).vm_pgoff as u64) << bindings::PAGE_SHIFT,
+                dev >> MINOR_BITS,
+                dev & ((1 << MINOR_BITS) - 1),
+                (*inode).i_ino,
+            )
+        },
+    };
+
+    let mut name = KVec::new();
+    if karg.vma_name_size != 0 {
+        let buf_size = (karg.vma_name_size as usize).min(bindings::PATH_MAX as usize);
+        let name_size = vma_name(vma_format::vma_name(&vma), buf_size, &mut name)?;
+        if name_size > buf_size {
+            return Err(ENAMETOOLONG);
+        }
+        karg.vma_name_size = name_size as u32;
+    }
+
+    // A reference for the build ID, parsed after the VMA is released.
+    // SAFETY: The file is pinned by the held VMA.
+    let file = (karg.build_id_size != 0)
+        .then_some(file)
+        .flatten()
+        .map(|file| unsafe { FileRef::get(file) });
+    Ok((name, file))
+}
+
+/// The name as the query gives it, NUL included, into `out`: what `get_vma_name()` gives, the
+/// path unescaped (`d_path()` in a `buf_size` buffer). Returns its size (0: no name), which
+/// may exceed `buf_size` (the caller fails with `ENAMETOOLONG` then).
+fn vma_name(name: VmaName<'_>, buf_size: usize, out: &mut KVec<u8>) -> Result<usize> {
+    match name {
+        VmaName::None => Ok(0),
+        VmaName::Path(path) => {
+            out.resize(buf_size, 0, GFP_KERNEL)?;
+            // SAFETY: `path` is the path of a file the held VMA pins; `out` is writable for
+            // `buf_size` bytes.
+            let start = from_err_ptr(unsafe {
+                bindings::d_path(path, out.as_mut_ptr().cast(), buf_size as c_int)
+            })?;
+            // `d_path()` writes the path, NUL-terminated, at the end of the buffer.
+            let offset = (start as usize).wrapping_sub(out.as_ptr() as usize);
+            let mut path_bytes = KVec::new();
+            path_bytes.extend_from_slice(out.get(offset..).ok_or(EINVAL)?, GFP_KERNEL)?;
+            *out = path_bytes;
+            Ok(out.len())
+        }
+        VmaName::Str(s) => {
+            out.extend_from_slice(s.to_bytes_with_nul(), GFP_KERNEL)?;
+            Ok(out.len())
+        }
+        VmaName::Anon(kind, s) => {
+            for part in [b"[".as_slice(), kind.as_bytes(), b":", s.to_bytes(), b"]\0"] {
+                out.extend_from_slice(part, GFP_KERNEL)?;
+            }
+            Ok(out.len())
+        }
+    }
+}
