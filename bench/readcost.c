@@ -4,16 +4,21 @@
  * with MB = -1, separated by one-page holes, as in the contention victim),
  * and optionally MB more MiB of touched anonymous memory (4 KiB pages, no
  * THP), stopped; time reading /proc/PID/FILE and ours whole, interleaved,
- * REPS times each.
+ * REPS times each. FILE "query" walks the maps file with PROCMAP_QUERY
+ * instead (one query per VMA, COVERING_OR_NEXT from the end of the last one,
+ * asking for the name and the build ID, as a symbolizer does); its "bytes"
+ * are the number of VMAs found.
  *   readcost N REPS FILE [MB]
  * Prints BENCH,readcost,FILE,N,MB,REPS,bytes,proc_ms_median,ours_ms_median
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,6 +48,37 @@ static double read_ms(const char *path, long *bytes)
 	return now_ms() - t0;
 }
 
+/* Every VMA of the maps file @path, one PROCMAP_QUERY each; *@found of them. */
+static double query_ms(const char *path, long *found)
+{
+	static char name[4096];
+	static unsigned char build_id[64];
+	struct procmap_query q;
+	double t0 = now_ms();
+	int fd = open(path, O_RDONLY);
+	__u64 addr = 0;
+
+	*found = 0;
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+		q.query_addr = addr;
+		q.vma_name_addr = (unsigned long)name;
+		q.vma_name_size = sizeof(name);
+		q.build_id_addr = (unsigned long)build_id;
+		q.build_id_size = sizeof(build_id);
+		if (ioctl(fd, PROCMAP_QUERY, &q))
+			break;
+		(*found)++;
+		addr = q.vma_end;
+	}
+	close(fd);
+	return now_ms() - t0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -58,7 +94,7 @@ int main(int argc, char **argv)
 	double *proc_ms = calloc(reps, sizeof(double)), *ours_ms = calloc(reps, sizeof(double));
 	char ppath[128], opath[128];
 	long pbytes = 0, obytes = 0;
-	int i, status;
+	int i, status, query;
 	pid_t pid = fork();
 
 	if (pid == 0) {
@@ -89,11 +125,13 @@ int main(int argc, char **argv)
 	}
 	waitpid(pid, &status, WUNTRACED);
 	usleep(200 * 1000);
-	snprintf(ppath, sizeof(ppath), "/proc/%d/%s", pid, file);
-	snprintf(opath, sizeof(opath), "/sys/kernel/debug/rust_procmaps/%d/%s", pid, file);
+	query = !strcmp(file, "query");
+	snprintf(ppath, sizeof(ppath), "/proc/%d/%s", pid, query ? "maps" : file);
+	snprintf(opath, sizeof(opath), "/sys/kernel/debug/rust_procmaps/%d/%s", pid,
+		 query ? "maps" : file);
 	for (i = 0; i < reps; i++) {
-		proc_ms[i] = read_ms(ppath, &pbytes);
-		ours_ms[i] = read_ms(opath, &obytes);
+		proc_ms[i] = (query ? query_ms : read_ms)(ppath, &pbytes);
+		ours_ms[i] = (query ? query_ms : read_ms)(opath, &obytes);
 	}
 	qsort(proc_ms, reps, sizeof(double), cmp_double);
 	qsort(ours_ms, reps, sizeof(double), cmp_double);

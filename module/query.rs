@@ -154,6 +154,12 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
 
     let mm = target.mm_for_read()?.ok_or(ESRCH)?;
     let mut cursor = VmaCursor::new(mm)?;
+    // A point lookup is only answered by the VMA covering the address: try it first. (A walk
+    // with COVERING_OR_NEXT_VMA from the end of the last VMA mostly starts in a gap, where the
+    // guess would cost a tree walk: measured with `make bench`'s query rows.)
+    if karg.query_flags & COVERING_OR_NEXT_VMA == 0 {
+        cursor.expect_covering();
+    }
     let found = find(&mut cursor, &mut karg);
     if cursor.took_mmap_lock() {
         STATS.queries_mmap_locked.inc();
