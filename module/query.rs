@@ -193,22 +193,8 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
     }
     drop(file);
 
-    if karg.vma_name_size != 0 {
-        UserSlice::new(
-            UserPtr::from_addr(karg.vma_name_addr as usize),
-            karg.vma_name_size as usize,
-        )
-        .writer()
-        .write_slice(&name[..karg.vma_name_size as usize])?;
-    }
-    if karg.build_id_size != 0 {
-        UserSlice::new(
-            UserPtr::from_addr(karg.build_id_addr as usize),
-            karg.build_id_size as usize,
-        )
-        .writer()
-        .write_slice(&build_id[..karg.build_id_size as usize])?;
-    }
+    copy_out(karg.vma_name_addr, &name[..karg.vma_name_size as usize])?;
+    copy_out(karg.build_id_addr, &build_id[..karg.build_id_size as usize])?;
     let out_len = (usize as usize).min(core::mem::size_of::<bindings::procmap_query>());
     // SAFETY: `karg` is a plain-integer struct without padding (uapi), readable for its size.
     let bytes = unsafe {
@@ -220,6 +206,16 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
     UserSlice::new(uarg, out_len)
         .writer()
         .write_slice(&bytes[..out_len])
+}
+
+/// Copies `bytes` (if any) to the user buffer at `addr`; `EFAULT` if it is not writable.
+fn copy_out(addr: u64, bytes: &[u8]) -> Result {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    UserSlice::new(UserPtr::from_addr(addr as usize), bytes.len())
+        .writer()
+        .write_slice(bytes)
 }
 
 /// `query_matching_vma()` and the fields read under the VMA's lock: fills `karg`, and returns

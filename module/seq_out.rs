@@ -86,6 +86,23 @@ impl SeqOut<'_> {
     }
 }
 
+/// Takes back the state an `open` stored in the seq_file of `file` (`seq_file::private`).
+///
+/// # Safety
+///
+/// `file` must be being released, and its seq_file's `private` a `KBox<T>` from
+/// `KBox::into_raw` that nothing else uses any more.
+pub(crate) unsafe fn take_private<T>(file: *mut bindings::file) -> KBox<T> {
+    // SAFETY: Per the function's safety requirement: `private_data` is the seq_file.
+    unsafe {
+        KBox::from_raw(
+            (*(*file).private_data.cast::<bindings::seq_file>())
+                .private
+                .cast::<T>(),
+        )
+    }
+}
+
 /// A line built on the stack and written to the seq_file at once: `seq_print!` goes through
 /// `core::fmt` per field, which made whole reads several times slower than `/proc`.
 ///

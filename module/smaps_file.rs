@@ -21,7 +21,7 @@ use kernel::{bindings, mm::MmWithUser, prelude::*, sync::aref::ARef};
 use crate::{
     debugfs_files::FileOps,
     mm_lock::{VmaCursor, WalkLock},
-    seq_out::{Line, LineBuf, SeqOut},
+    seq_out::{self, Line, LineBuf, SeqOut},
     smaps_walk::{self, MemSizeStats, PSS_SHIFT},
     stats::STATS,
     target::Target,
@@ -53,39 +53,42 @@ fn row(out: &mut SeqOut<'_>, label: &[u8], value: u64, width: usize, unit: &[u8]
 /// `__show_smap()`: the counters common to both files, in kB.
 fn counters(out: &mut SeqOut<'_>, mss: &MemSizeStats, rollup: bool) {
     let pss = |v: u64| (v >> PSS_SHIFT) >> 10;
-    let mut kb = |label: &[u8], value: u64| row(out, label, value, 8, b" kB\n");
-    kb(b"Rss:            ", mss.resident >> 10);
-    kb(b"Pss:            ", pss(mss.pss));
-    kb(b"Pss_Dirty:      ", pss(mss.pss_dirty));
-    if rollup {
-        kb(b"Pss_Anon:       ", pss(mss.pss_anon));
-        kb(b"Pss_File:       ", pss(mss.pss_file));
-        kb(b"Pss_Shmem:      ", pss(mss.pss_shmem));
+    let rollup_only: &[(&[u8], u64)] = &[
+        (b"Pss_Anon:       ", pss(mss.pss_anon)),
+        (b"Pss_File:       ", pss(mss.pss_file)),
+        (b"Pss_Shmem:      ", pss(mss.pss_shmem)),
+    ];
+    let rows: [&[(&[u8], u64)]; 3] = [
+        &[
+            (b"Rss:            ", mss.resident >> 10),
+            (b"Pss:            ", pss(mss.pss)),
+            (b"Pss_Dirty:      ", pss(mss.pss_dirty)),
+        ],
+        if rollup { rollup_only } else { &[] },
+        &[
+            (b"Shared_Clean:   ", mss.shared_clean >> 10),
+            (b"Shared_Dirty:   ", mss.shared_dirty >> 10),
+            (b"Private_Clean:  ", mss.private_clean >> 10),
+            (b"Private_Dirty:  ", mss.private_dirty >> 10),
+            (b"Referenced:     ", mss.referenced >> 10),
+            (b"Anonymous:      ", mss.anonymous >> 10),
+            (b"KSM:            ", mss.ksm >> 10),
+            (b"LazyFree:       ", mss.lazyfree >> 10),
+            (b"AnonHugePages:  ", mss.anonymous_thp >> 10),
+            (b"ShmemPmdMapped: ", mss.shmem_thp >> 10),
+            (b"FilePmdMapped:  ", mss.file_thp >> 10),
+            (b"Shared_Hugetlb: ", mss.shared_hugetlb >> 10),
+            (b"Private_Hugetlb: ", mss.private_hugetlb >> 10),
+            (b"Swap:           ", mss.swap >> 10),
+            (b"SwapPss:        ", pss(mss.swap_pss)),
+            (b"Locked:         ", pss(mss.pss_locked)),
+        ],
+    ];
+    for &(label, value) in rows.iter().copied().flatten() {
+        // The value ends in column 24: one column narrower after a longer label
+        // (`Private_Hugetlb:`), as `seq_put_decimal_ull_width(m, str, val, 8)` does.
+        row(out, label, value, 24 - label.len(), b" kB\n");
     }
-    kb(b"Shared_Clean:   ", mss.shared_clean >> 10);
-    kb(b"Shared_Dirty:   ", mss.shared_dirty >> 10);
-    kb(b"Private_Clean:  ", mss.private_clean >> 10);
-    kb(b"Private_Dirty:  ", mss.private_dirty >> 10);
-    kb(b"Referenced:     ", mss.referenced >> 10);
-    kb(b"Anonymous:      ", mss.anonymous >> 10);
-    kb(b"KSM:            ", mss.ksm >> 10);
-    kb(b"LazyFree:       ", mss.lazyfree >> 10);
-    kb(b"AnonHugePages:  ", mss.anonymous_thp >> 10);
-    kb(b"ShmemPmdMapped: ", mss.shmem_thp >> 10);
-    kb(b"FilePmdMapped:  ", mss.file_thp >> 10);
-    kb(b"Shared_Hugetlb: ", mss.shared_hugetlb >> 10);
-    // One column narrower: the label is one character longer.
-    row(
-        out,
-        b"Private_Hugetlb: ",
-        mss.private_hugetlb >> 10,
-        7,
-        b" kB\n",
-    );
-    let mut kb = |label: &[u8], value: u64| row(out, label, value, 8, b" kB\n");
-    kb(b"Swap:           ", mss.swap >> 10);
-    kb(b"SwapPss:        ", pss(mss.swap_pss));
-    kb(b"Locked:         ", pss(mss.pss_locked));
 }
 
 /// The `VmFlags:` mnemonic of each `vm_flags` bit, as `show_smap_vma_flags()` has them for an
@@ -328,15 +331,8 @@ unsafe extern "C" fn rollup_release(
     inode: *mut bindings::inode,
     file: *mut bindings::file,
 ) -> c_int {
-    // SAFETY: `private_data` is the seq_file and its `private` the `KBox` `rollup_open` stored;
-    // no callback runs any more.
-    drop(unsafe {
-        KBox::from_raw(
-            (*(*file).private_data.cast::<bindings::seq_file>())
-                .private
-                .cast::<Target>(),
-        )
-    });
+    // SAFETY: `rollup_open` stored a `KBox<Target>`; no callback runs any more.
+    drop(unsafe { seq_out::take_private::<Target>(file) });
     // SAFETY: The seq_file was opened by `single_open`.
     unsafe { bindings::single_release(inode, file) }
 }

@@ -17,8 +17,13 @@ use core::cell::UnsafeCell;
 use kernel::{bindings, error::to_result, prelude::*};
 
 use crate::{
-    debugfs_files::FileOps, gate::GateVma, mm_lock::VmaCursor, seq_out::SeqOut, stats::STATS,
-    target::Target, vma_format::Shown,
+    debugfs_files::FileOps,
+    gate::GateVma,
+    mm_lock::VmaCursor,
+    seq_out::{self, SeqOut},
+    stats::STATS,
+    target::Target,
+    vma_format::Shown,
 };
 
 /// Position after the gate VMA: nothing more to print.
@@ -300,15 +305,8 @@ unsafe extern "C" fn open<V: View>(
 ///
 /// Called by the VFS on a file opened by [`open`].
 unsafe extern "C" fn release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-    // SAFETY: `private_data` is our seq_file and its `private` the `KBox` `open` stored; no
-    // callback runs any more.
-    drop(unsafe {
-        KBox::from_raw(
-            (*(*file).private_data.cast::<bindings::seq_file>())
-                .private
-                .cast::<VmaFile>(),
-        )
-    });
+    // SAFETY: `open` stored a `KBox<VmaFile>`; no callback runs any more.
+    drop(unsafe { seq_out::take_private::<VmaFile>(file) });
     // SAFETY: The seq_file was opened by `seq_open`.
     unsafe { bindings::seq_release(inode, file) }
 }
