@@ -8,9 +8,14 @@
  *  - the work area, which is always fully mapped, never shows a gap.
  * A VMA may be printed twice (before and after a change); that is allowed.
  * Then the stats must show the per-VMA path and the mmap_lock fallback.
+ * PROCMAP_QUERY against the same mutator: every answer covers (or, asked for,
+ * follows) its address, the anchors are always found exactly, the always
+ * mapped work area is never ENOENT.
  */
 #define _GNU_SOURCE
+#include <linux/fs.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -240,6 +245,89 @@ TEST_F_TIMEOUT(race, fallback_under_contention, 90)
 	TH_LOG("stats: vma_locked_rcu %lld, mmap_lock_fallbacks %lld, gap_retries %lld",
 	       stat_get("vma_locked_rcu"), stat_get("mmap_lock_fallbacks"),
 	       stat_get("gap_retries"));
+}
+
+static void *querier(void *arg)
+{
+	struct reader_result *r = arg;
+	unsigned int seed = (unsigned long)arg;
+	char path[64], name[256];
+	int fd;
+
+	ours_path(path, sizeof(path), mutator, "maps");
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		r->violations++;
+		snprintf(r->first_violation, sizeof(r->first_violation), "open: %s", strerror(errno));
+		return NULL;
+	}
+	while (!stop_readers) {
+		unsigned long page = rand_r(&seed) % AREA_PAGES;
+		__u64 addr = lay.lo + page * PAGE + rand_r(&seed) % PAGE;
+		int next = rand_r(&seed) % 2, bad = 0;
+		struct procmap_query q = {
+			.size = sizeof(q),
+			.query_flags = next ? PROCMAP_QUERY_COVERING_OR_NEXT_VMA : 0,
+			.query_addr = addr,
+			.vma_name_addr = (unsigned long)name,
+			.vma_name_size = sizeof(name),
+		};
+		int ret = ioctl(fd, PROCMAP_QUERY, &q);
+
+		r->reads++;
+		if (ret && errno != ENOENT)
+			bad = 1;
+		else if (ret)
+			/* Only a hole of the flex area can be empty. */
+			bad = next || addr < lay.flex + PAGE || addr >= lay.hi;
+		else if (q.vma_end <= addr || q.vma_start >= q.vma_end ||
+			 (!next && q.vma_start > addr))
+			bad = 1;
+		else if (addr < lay.lo + PAGE || (addr >= lay.hi && addr < lay.end))
+			/* The anchors never change. */
+			bad = q.vma_start != (addr < lay.hi ? lay.lo : lay.hi) ||
+			      q.vma_end != q.vma_start + PAGE ||
+			      q.vma_flags != (PROCMAP_QUERY_VMA_READABLE | PROCMAP_QUERY_VMA_EXECUTABLE);
+		if (!ret)
+			r->lines++;
+		if (bad && !r->violations++)
+			snprintf(r->first_violation, sizeof(r->first_violation),
+				 "addr %llx flags %llx: ret %d errno %d, %llx-%llx f%llx",
+				 (unsigned long long)addr, (unsigned long long)q.query_flags, ret,
+				 ret ? errno : 0, (unsigned long long)q.vma_start,
+				 (unsigned long long)q.vma_end, (unsigned long long)q.vma_flags);
+	}
+	close(fd);
+	return NULL;
+}
+
+TEST_F(race, query_under_mutation)
+{
+	pthread_t threads[2];
+	struct reader_result results[2] = { 0 };
+	long long vma_before = stat_get("queries_vma_locked");
+	long long mmap_before = stat_get("queries_mmap_locked");
+	double end = now() + 5.0;
+	int i;
+
+	stop_readers = 0;
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, querier, &results[i]));
+	while (now() < end)
+		usleep(100 * 1000);
+	stop_readers = 1;
+	for (i = 0; i < 2; i++) {
+		pthread_join(threads[i], NULL);
+		TH_LOG("querier %d: %ld queries, %ld found, %ld violations%s%s", i,
+		       results[i].reads, results[i].lines, results[i].violations,
+		       results[i].violations ? ": " : "", results[i].first_violation);
+		EXPECT_EQ(0, results[i].violations);
+		EXPECT_LT(100, results[i].reads);
+	}
+	TH_LOG("queries on the per-VMA path %lld, with mmap_lock %lld",
+	       stat_get("queries_vma_locked") - vma_before,
+	       stat_get("queries_mmap_locked") - mmap_before);
+	EXPECT_LT(vma_before, stat_get("queries_vma_locked"));
 }
 
 TEST_HARNESS_MAIN
