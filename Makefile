@@ -11,9 +11,11 @@
 #                it loads, serves maps, says smaps are unavailable
 #   make bench   contention benchmark on a non-debug kernel (~5 min warm);
 #                results in results/latest/ (bench-quick: CI smoke, ~45 s warm)
+#   make lint    rustfmt, clippy, checkpatch --strict (make check runs it first)
+#   make rust-analyzer   module/rust-project.json for editors
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
-.PHONY: all run check check-unpatched bench bench-quick modules clean
+.PHONY: all run check check-unpatched bench bench-quick lint rust-analyzer modules clean
 
 ifneq ($(KDIR),)
 all: modules
@@ -35,6 +37,12 @@ bench:
 
 bench-quick:
 	@scripts/run-guest.sh bench --quick
+
+lint:
+	@scripts/lint.sh
+
+rust-analyzer:
+	@scripts/rust-analyzer.sh
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module CONFIG_RUST_PROCMAPS=m modules

@@ -9,6 +9,7 @@
 #ifndef _RUST_PROCMAPS_H
 #define _RUST_PROCMAPS_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 #include <linux/mm_types.h>
@@ -128,10 +129,10 @@ pte_t *rust_procmaps_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
 					 unsigned long addr, spinlock_t **ptl);
 void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl);
 pte_t rust_procmaps_ptep_get(pte_t *pte);
-#define RUST_PROCMAPS_PTE_PRESENT	(1U << 0)
-#define RUST_PROCMAPS_PTE_NONE		(1U << 1)
-#define RUST_PROCMAPS_PTE_YOUNG		(1U << 2)
-#define RUST_PROCMAPS_PTE_DIRTY		(1U << 3)
+#define RUST_PROCMAPS_PTE_PRESENT	BIT(0)
+#define RUST_PROCMAPS_PTE_NONE		BIT(1)
+#define RUST_PROCMAPS_PTE_YOUNG		BIT(2)
+#define RUST_PROCMAPS_PTE_DIRTY		BIT(3)
 unsigned int rust_procmaps_pte_bits(pte_t pte);
 struct page *rust_procmaps_pte_page(pte_t pte);
 struct page *rust_procmaps_vm_normal_page(struct vm_area_struct *vma,
@@ -143,14 +144,14 @@ bool rust_procmaps_softleaf_is_device_private(softleaf_t entry);
 struct page *rust_procmaps_softleaf_to_page(softleaf_t entry);
 int rust_procmaps_swp_swapcount(softleaf_t entry);
 /* smaps_walk.rs: folio queries. */
-#define RUST_PROCMAPS_FOLIO_ANON	(1U << 0)
-#define RUST_PROCMAPS_FOLIO_SWAPBACKED	(1U << 1)
-#define RUST_PROCMAPS_FOLIO_KSM		(1U << 2)
-#define RUST_PROCMAPS_FOLIO_YOUNG	(1U << 3)
-#define RUST_PROCMAPS_FOLIO_REFERENCED	(1U << 4)
-#define RUST_PROCMAPS_FOLIO_DIRTY	(1U << 5)
-#define RUST_PROCMAPS_FOLIO_ZONE_DEVICE	(1U << 6)
-#define RUST_PROCMAPS_FOLIO_REF_ONE	(1U << 7)
+#define RUST_PROCMAPS_FOLIO_ANON	BIT(0)
+#define RUST_PROCMAPS_FOLIO_SWAPBACKED	BIT(1)
+#define RUST_PROCMAPS_FOLIO_KSM		BIT(2)
+#define RUST_PROCMAPS_FOLIO_YOUNG	BIT(3)
+#define RUST_PROCMAPS_FOLIO_REFERENCED	BIT(4)
+#define RUST_PROCMAPS_FOLIO_DIRTY	BIT(5)
+#define RUST_PROCMAPS_FOLIO_ZONE_DEVICE	BIT(6)
+#define RUST_PROCMAPS_FOLIO_REF_ONE	BIT(7)
 struct folio *rust_procmaps_page_folio(struct page *page);
 unsigned long rust_procmaps_compound_nr(struct page *page);
 unsigned int rust_procmaps_page_folio_tests(struct page *page,

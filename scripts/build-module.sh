@@ -25,7 +25,7 @@ in_root rustfmt --edition 2021 --config-path "$obj/source/.rustfmt.toml" \
 	--check "$REPO"/module/*.rs >&2 || die "module/*.rs is not rustfmt-clean (see the diff above)"
 # The bit constants the smaps shims and smaps_walk.rs share are written on
 # both sides (C macros, Rust consts): they must agree.
-c_bits=$(sed -n 's/^#define RUST_PROCMAPS_\([A-Z_]*\)[[:space:]]*(1U << \([0-9]*\))$/\1 \2/p' "$REPO/module/rust_procmaps.h" | sort)
+c_bits=$(sed -n 's/^#define RUST_PROCMAPS_\([A-Z_]*\)[[:space:]]*BIT(\([0-9]*\))$/\1 \2/p' "$REPO/module/rust_procmaps.h" | sort)
 rust_bits=$(sed -n 's/^const \(FOLIO_[A-Z_]*\|PTE_[A-Z_]*\): u32 = 1 << \([0-9]*\);$/\1 \2/p' "$REPO/module/smaps_walk.rs" | sort)
 [ -n "$c_bits" ] && [ "$c_bits" = "$rust_bits" ] ||
 	die "RUST_PROCMAPS_* bits of rust_procmaps.h and the consts of smaps_walk.rs differ:

@@ -21,6 +21,8 @@ bench|unpatched) flavour=$mode ;;
 *) flavour=debug ;;
 esac
 ko=$("$REPO/scripts/build-module.sh" "$flavour")
+# make check: the lint first (rustfmt, clippy, checkpatch --strict).
+[ "$mode" = check ] && "$REPO/scripts/lint.sh"
 "$REPO/scripts/build-tests.sh"
 
 # The initramfs: busybox, the module, the tests, the benchmark, our /init.
