@@ -12,10 +12,11 @@
 #   make bench   contention benchmark on a non-debug kernel (~5 min warm);
 #                results in results/latest/ (bench-quick: CI smoke, ~45 s warm)
 #   make lint    rustfmt, clippy, checkpatch --strict (make check runs it first)
+#   make kunit   only the module's KUnit suites, in the guest
 #   make rust-analyzer   module/rust-project.json for editors
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
-.PHONY: all run check check-unpatched bench bench-quick lint rust-analyzer modules clean
+.PHONY: all run check check-unpatched bench bench-quick lint kunit rust-analyzer modules clean
 
 ifneq ($(KDIR),)
 all: modules
@@ -40,6 +41,9 @@ bench-quick:
 
 lint:
 	@scripts/lint.sh
+
+kunit:
+	@TESTS=kunit scripts/run-guest.sh check
 
 rust-analyzer:
 	@scripts/rust-analyzer.sh

@@ -344,3 +344,25 @@ fn vma_name(name: VmaName<'_>, buf_size: usize, out: &mut KVec<u8>) -> Result<us
         }
     }
 }
+
+#[kunit_tests(rust_procmaps_query)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ioctl_number_is_uapi() {
+        // _IOWR('f', 17, struct procmap_query): 104 bytes in 7.3's uapi.
+        assert_eq!(core::mem::size_of::<bindings::procmap_query>(), 104);
+        assert_eq!(PROCMAP_QUERY, 0xc068_6611);
+    }
+
+    #[test]
+    fn flag_masks() {
+        assert_eq!(VMA_FLAGS, 0x0f);
+        assert_eq!(VALID_FLAGS, 0x3f);
+        assert_eq!(
+            MIN_SIZE as usize,
+            core::mem::offset_of!(bindings::procmap_query, query_addr) + 8
+        );
+    }
+}

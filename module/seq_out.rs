@@ -152,7 +152,13 @@ impl<const N: usize> Line<N> {
     /// Writes the line.
     #[inline(always)]
     pub(crate) fn write_to(&self, out: &mut SeqOut<'_>) {
-        out.write(&self.buf[..self.len]);
+        out.write(self.as_bytes());
+    }
+
+    /// The bytes so far.
+    #[inline(always)]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 
     /// Appends one byte.
@@ -189,5 +195,50 @@ impl<const N: usize> Line<N> {
             self.byte(b'0' + ((v / div) % 10) as u8);
             div /= 10;
         }
+    }
+}
+
+#[kunit_tests(rust_procmaps_line)]
+mod tests {
+    use super::*;
+
+    fn text<const N: usize>(line: &Line<N>) -> &[u8] {
+        line.as_bytes()
+    }
+
+    #[test]
+    fn hex_is_zero_padded_to_width() {
+        let mut line = LineBuf::new();
+        line.hex(0x1f, 8);
+        line.byte(b' ');
+        line.hex(0xffff_ffff_ff60_0000, 8);
+        line.byte(b' ');
+        line.hex(0, 2);
+        assert_eq!(text(&line), b"0000001f ffffffffff600000 00");
+    }
+
+    #[test]
+    fn dec_prints_every_digit() {
+        let mut line = LineBuf::new();
+        line.dec(0);
+        line.byte(b' ');
+        line.dec(u64::MAX);
+        assert_eq!(text(&line), b"0 18446744073709551615");
+    }
+
+    #[test]
+    fn dec_width_right_aligns_and_never_cuts() {
+        let mut line = LineBuf::new();
+        line.dec_width(5, 8);
+        line.dec_width(0, 7);
+        line.dec_width(123_456_789, 8);
+        assert_eq!(text(&line), b"       5      0123456789");
+    }
+
+    #[test]
+    fn bytes_beyond_capacity_are_dropped() {
+        let mut line = Line::<4>::new();
+        line.bytes(b"abcdef");
+        assert_eq!(text(&line), b"abcd");
     }
 }

@@ -339,3 +339,44 @@ unsafe extern "C" fn rollup_release(
 
 /// File operations of `smaps_rollup`.
 pub(crate) static ROLLUP_FOPS: FileOps = FileOps::seq_file(rollup_open, rollup_release);
+
+#[kunit_tests(rust_procmaps_smaps)]
+mod tests {
+    use super::*;
+    use kernel::mm::virt::flags;
+
+    #[test]
+    fn vm_flags_in_bit_order() {
+        let mut line = VmFlagsLine::new();
+        let fl = flags::READ
+            | flags::WRITE
+            | flags::MAYREAD
+            | flags::MAYWRITE
+            | (1 << bindings::VMA_ACCOUNT_BIT);
+        vm_flags(&mut line, fl);
+        assert_eq!(line.as_bytes(), b"VmFlags: rd wr mr mw ac \n");
+    }
+
+    #[test]
+    fn vm_flags_empty() {
+        let mut line = VmFlagsLine::new();
+        vm_flags(&mut line, 0);
+        assert_eq!(line.as_bytes(), b"VmFlags: \n");
+    }
+
+    #[test]
+    fn every_mnemonic_names_one_bit() {
+        // Two bits with one name would make VmFlags ambiguous; "??" and "" are not names.
+        let mut dup = 0;
+        for (i, a) in VM_FLAG_NAMES.iter().enumerate() {
+            for b in VM_FLAG_NAMES.iter().skip(i + 1) {
+                if a == b && *a != "??" && !a.is_empty() {
+                    dup += 1;
+                }
+            }
+        }
+        assert_eq!(dup, 0);
+        assert_eq!(VM_FLAG_NAMES[bindings::VMA_READ_BIT as usize], "rd");
+        assert_eq!(VM_FLAG_NAMES[bindings::VMA_SEALED_BIT as usize], "sl");
+    }
+}

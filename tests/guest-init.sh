@@ -9,7 +9,8 @@
 #                   [vsyscall], smaps files are absent, the access check and
 #                   IBT tests see what the documentation says, and the module
 #                   says why
-#   rpm_tests=a,b   run only these tests (default: all)
+#   rpm_tests=a,b   run only these tests (default: all; "kunit": the module's
+#                   KUnit suites)
 #   rpm_stress_secs=N  how long the stress test runs (default 20)
 #   rpm_interactive=1  then give a shell on the console
 export PATH=/bin
@@ -114,6 +115,29 @@ unpatched)
 	cat $D/stats
 	;;
 check)
+	# KUnit: the module's suites of pure logic (formatting, tables, constants),
+	# run now (the kernel does not autorun them at every module load); each case
+	# becomes a TAP line.
+	case ",$only," in
+	,,|*,kunit,*)
+		echo "== test kunit"
+		for suite in /sys/kernel/debug/kunit/rust_procmaps_*; do
+			[ -d "$suite" ] || continue
+			name=${suite##*/}
+			echo 1 > "$suite/run"
+			sed -n 's/^[[:space:]]*\(not ok\|ok\) [0-9]* \([a-z0-9_]*\)\( #.*\)\{0,1\}$/\1 \2\3/p' "$suite/results" |
+				grep -v " $name\( #.*\)\{0,1\}$" | while read -r line; do
+				case $line in
+				"not ok "*) tap "not ok" "kunit.$name.${line#not ok }" ;;
+				"ok "*) tap ok "kunit.$name.${line#ok }" ;;
+				esac
+			done
+			grep -q "^[[:space:]]*ok [0-9]* $name" "$suite/results" ||
+				{ tap "not ok" "kunit.$name"; cat "$suite/results"; }
+		done
+		ls -d /sys/kernel/debug/kunit/rust_procmaps_* >/dev/null 2>&1 || tap "not ok" "kunit.no_suites"
+		;;
+	esac
 	for t in /tests/*; do
 		[ -x "$t" ] || continue
 		case ",$only," in ,,|*",${t##*/},"*) ;; *) continue ;; esac
