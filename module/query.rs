@@ -20,6 +20,7 @@ use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
     ioctl::_IOWR,
+    mm::virt::flags,
     prelude::*,
     uaccess::{UserPtr, UserSlice},
 };
@@ -73,6 +74,15 @@ const VALID_FLAGS: u64 = VMA_FLAGS | COVERING_OR_NEXT_VMA | FILE_BACKED_VMA;
 
 /// `MINORBITS` of `include/linux/kdev_t.h`.
 const MINOR_BITS: u32 = 20;
+
+/// Each `PROCMAP_QUERY_VMA_*` permission and the `vm_flags` bit it stands for.
+const PERMS: [(u64, bindings::vm_flags_t); 4] = [
+    (VMA_READABLE, flags::READ),
+    (VMA_WRITABLE, flags::WRITE),
+    (VMA_EXECUTABLE, flags::EXEC),
+    (VMA_SHARED, flags::MAYSHARE),
+];
+
 /// `offsetofend(struct procmap_query, query_addr)`: the smallest struct accepted.
 const MIN_SIZE: u64 = 3 * 8;
 
@@ -236,17 +246,10 @@ fn find(
         let file = unsafe { (*raw).vm_file };
         let mut skip = flags & FILE_BACKED_VMA != 0 && file.is_null();
         if !skip && flags & VMA_FLAGS != 0 {
-            let mut perm = 0;
-            for (query, vm) in [
-                (VMA_READABLE, kernel::mm::virt::flags::READ),
-                (VMA_WRITABLE, kernel::mm::virt::flags::WRITE),
-                (VMA_EXECUTABLE, kernel::mm::virt::flags::EXEC),
-                (VMA_SHARED, kernel::mm::virt::flags::MAYSHARE),
-            ] {
-                if flags & query != 0 {
-                    perm |= vm;
-                }
-            }
+            let perm = PERMS
+                .iter()
+                .filter(|(query, _)| flags & query != 0)
+                .fold(0, |perm, (_, vm)| perm | vm);
             skip = vma.flags() & perm != perm;
         }
         // The covering VMA, or the next one if the caller is fine with it.
@@ -263,17 +266,10 @@ fn find(
     karg.vma_start = vma.start() as u64;
     karg.vma_end = vma.end() as u64;
     let fl = vma.flags();
-    karg.vma_flags = 0;
-    for (vm, query) in [
-        (kernel::mm::virt::flags::READ, VMA_READABLE),
-        (kernel::mm::virt::flags::WRITE, VMA_WRITABLE),
-        (kernel::mm::virt::flags::EXEC, VMA_EXECUTABLE),
-        (kernel::mm::virt::flags::MAYSHARE, VMA_SHARED),
-    ] {
-        if fl & vm != 0 {
-            karg.vma_flags |= query;
-        }
-    }
+    karg.vma_flags = PERMS
+        .iter()
+        .filter(|(_, vm)| fl & vm != 0)
+        .fold(0, |out, (query, _)| out | query);
     // SAFETY: The cursor holds the VMA.
     karg.vma_page_size = unsafe { rust_procmaps_vma_kernel_pagesize(raw) } as u64;
     // SAFETY: As above: the file pointer is stable.
@@ -325,11 +321,14 @@ fn vma_name(name: VmaName<'_>, buf_size: usize, out: &mut KVec<u8>) -> Result<us
             let start = from_err_ptr(unsafe {
                 bindings::d_path(path, out.as_mut_ptr().cast(), buf_size as c_int)
             })?;
-            // `d_path()` writes the path, NUL-terminated, at the end of the buffer.
+            // `d_path()` writes the path, NUL-terminated, at the end of the buffer: move it to
+            // the front.
             let offset = (start as usize).wrapping_sub(out.as_ptr() as usize);
-            let mut path_bytes = KVec::new();
-            path_bytes.extend_from_slice(out.get(offset..).ok_or(EINVAL)?, GFP_KERNEL)?;
-            *out = path_bytes;
+            if offset > buf_size {
+                return Err(EINVAL);
+            }
+            out.copy_within(offset.., 0);
+            out.truncate(buf_size - offset);
             Ok(out.len())
         }
         VmaName::Str(s) => {
