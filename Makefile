@@ -14,9 +14,11 @@
 #   make lint    rustfmt, clippy, checkpatch --strict (make check runs it first)
 #   make kunit   only the module's KUnit suites, in the guest
 #   make rust-analyzer   module/rust-project.json for editors
+#   make profile perf profiles of the reader-cost cases, /proc's and ours
+#                (PROFILE="maps:10000:0 smaps_rollup:1:1024" to choose)
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
-.PHONY: all run check check-unpatched bench bench-quick lint kunit rust-analyzer modules clean
+.PHONY: all run check check-unpatched bench bench-quick lint kunit rust-analyzer profile modules clean
 
 ifneq ($(KDIR),)
 all: modules
@@ -47,6 +49,9 @@ kunit:
 
 rust-analyzer:
 	@scripts/rust-analyzer.sh
+
+profile:
+	@scripts/run-guest.sh profile
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module CONFIG_RUST_PROCMAPS=m modules

@@ -10,6 +10,8 @@
  * are the number of VMAs found.
  *   readcost N REPS FILE [MB]
  * Prints BENCH,readcost,FILE,N,MB,REPS,bytes,proc_ms_median,ours_ms_median
+ * READCOST_ONLY=proc or =ours in the environment reads only that side (for
+ * `make profile`; the other side's median is then printed as 0).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -94,6 +96,7 @@ int main(int argc, char **argv)
 	double *proc_ms = calloc(reps, sizeof(double)), *ours_ms = calloc(reps, sizeof(double));
 	char ppath[128], opath[128];
 	long pbytes = 0, obytes = 0;
+	const char *only = getenv("READCOST_ONLY");
 	int i, status, query;
 	pid_t pid = fork();
 
@@ -130,13 +133,16 @@ int main(int argc, char **argv)
 	snprintf(opath, sizeof(opath), "/sys/kernel/debug/rust_procmaps/%d/%s", pid,
 		 query ? "maps" : file);
 	for (i = 0; i < reps; i++) {
-		proc_ms[i] = (query ? query_ms : read_ms)(ppath, &pbytes);
-		ours_ms[i] = (query ? query_ms : read_ms)(opath, &obytes);
+		if (!only || !strcmp(only, "proc"))
+			proc_ms[i] = (query ? query_ms : read_ms)(ppath, &pbytes);
+		if (!only || !strcmp(only, "ours"))
+			ours_ms[i] = (query ? query_ms : read_ms)(opath, &obytes);
 	}
 	qsort(proc_ms, reps, sizeof(double), cmp_double);
 	qsort(ours_ms, reps, sizeof(double), cmp_double);
 	printf("BENCH,readcost,%s,%d,%ld,%d,%ld,%.3f,%.3f%s\n", file, nvmas, mb, reps, pbytes,
-	       proc_ms[reps / 2], ours_ms[reps / 2], pbytes == obytes ? "" : ",SIZE_MISMATCH");
+	       proc_ms[reps / 2], ours_ms[reps / 2],
+	       only || pbytes == obytes ? "" : ",SIZE_MISMATCH");
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return 0;

@@ -40,6 +40,40 @@ struct vm_area_struct *rust_procmaps_vma_next(struct mm_struct *mm,
 	return vma_next(&vmi);
 }
 
+/*
+ * Exported only by kernel/patches/0004-mm-mmap_lock-export-lock_next_vma.patch,
+ * referenced weakly: NULL without the patch, and mm_lock.rs then takes its
+ * own two-walk step.
+ */
+#pragma weak lock_next_vma
+
+bool rust_procmaps_lock_next_vma_exported(void)
+{
+	return lock_next_vma;
+}
+
+int rust_procmaps_lock_next_vma(struct mm_struct *mm, struct vma_iterator *vmi,
+				unsigned long addr, bool reset,
+				struct vm_area_struct **vma, bool *fell_back)
+{
+	struct vm_area_struct *v;
+
+	if (reset)
+		vma_iter_init(vmi, mm, addr);
+	v = lock_next_vma(mm, vmi, addr);
+
+	/*
+	 * Only lock_next_vma()'s mmap_lock fallback ends with vma_iter_set(),
+	 * which leaves the maple state in ma_start; every other path ends
+	 * with the vma_next() that found (or did not find) the VMA.
+	 */
+	*fell_back = vmi->mas.status == ma_start;
+	if (IS_ERR(v))
+		return PTR_ERR(v);
+	*vma = v;
+	return 0;
+}
+
 bool rust_procmaps_speculate_try_begin(struct mm_struct *mm, unsigned int *seq)
 {
 	return mmap_lock_speculate_try_begin(mm, seq);
@@ -348,11 +382,6 @@ void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
 	pte_unmap_unlock(pte, ptl);
 }
 
-pte_t rust_procmaps_ptep_get(pte_t *pte)
-{
-	return ptep_get(pte);
-}
-
 /* The pte_*() tests smaps reads: RUST_PROCMAPS_PTE_* bits. */
 unsigned int rust_procmaps_pte_bits(pte_t pte)
 {
@@ -360,12 +389,6 @@ unsigned int rust_procmaps_pte_bits(pte_t pte)
 	       (pte_none(pte) ? RUST_PROCMAPS_PTE_NONE : 0) |
 	       (pte_young(pte) ? RUST_PROCMAPS_PTE_YOUNG : 0) |
 	       (pte_dirty(pte) ? RUST_PROCMAPS_PTE_DIRTY : 0);
-}
-
-struct page *rust_procmaps_vm_normal_page(struct vm_area_struct *vma,
-					  unsigned long addr, pte_t pte)
-{
-	return vm_normal_page(vma, addr, pte);
 }
 
 softleaf_t rust_procmaps_softleaf_from_pte(pte_t pte)
@@ -426,6 +449,43 @@ unsigned int rust_procmaps_page_folio_tests(struct page *page,
 	       (folio_test_dirty(f) ? RUST_PROCMAPS_FOLIO_DIRTY : 0) |
 	       (folio_is_zone_device(f) ? RUST_PROCMAPS_FOLIO_ZONE_DEVICE : 0) |
 	       (folio_ref_count(f) == 1 ? RUST_PROCMAPS_FOLIO_REF_ONE : 0);
+}
+
+static_assert(sizeof(struct rust_procmaps_pte_info) == 32);
+static_assert(offsetof(struct rust_procmaps_pte_info, page) == 8);
+static_assert(offsetof(struct rust_procmaps_pte_info, folio) == 16);
+static_assert(offsetof(struct rust_procmaps_pte_info, bits) == 24);
+static_assert(offsetof(struct rust_procmaps_pte_info, tests) == 28);
+
+/*
+ * @nr (at most RUST_PROCMAPS_PTE_BATCH) entries of a PTE table that the
+ * caller holds mapped and locked, from @pte for @addr: one call a batch, as
+ * every Rust -> C call is a real call (four a present entry before: 2.1x
+ * /proc's time for a walk of 1 GiB of pages). Only reads; smaps_walk.rs
+ * does the accounting.
+ */
+void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
+			     unsigned long addr, unsigned int nr,
+			     struct rust_procmaps_pte_info *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
+		struct rust_procmaps_pte_info *info = &out[i];
+		pte_t ptent = ptep_get(pte + i);
+
+		info->pte = ptent;
+		info->bits = rust_procmaps_pte_bits(ptent);
+		info->page = NULL;
+		info->folio = NULL;
+		info->tests = 0;
+		if (!pte_present(ptent))
+			continue;
+		info->page = vm_normal_page(vma, addr, ptent);
+		if (info->page)
+			info->tests = rust_procmaps_page_folio_tests(info->page,
+								     &info->folio);
+	}
 }
 
 /*

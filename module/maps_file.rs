@@ -10,6 +10,7 @@ use kernel::prelude::*;
 
 use crate::{
     debugfs_files::FileOps,
+    mm_lock::Context,
     query,
     seq_out::SeqOut,
     target::Target,
@@ -24,6 +25,9 @@ impl View for Maps {
     fn seq_ops() -> &'static SeqOps {
         &MAPS_SEQ_OPS
     }
+
+    // A line is formatted into the seq_file buffer: nothing sleeps.
+    const CONTEXT: Context = Context::Atomic;
 
     fn show(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
         vma_format::show_map_vma(out, shown);

@@ -20,7 +20,25 @@
 //! A [`LockedVma`] says which of the two holds it ([`WalkLock`]), which is what the page-table
 //! walker must be told. Cursors never live across `read()` calls.
 //!
-//! # The per-VMA scheme
+//! The cursor is also told once whether its user sleeps while it holds a VMA ([`Context`]):
+//! page-table walks, allocations and copies to user space do; formatting a `maps` line into
+//! the seq_file buffer does not. Only a [`SleepableVma`], which only a [`Context::MaySleep`]
+//! cursor hands out, can be walked.
+//!
+//! # The per-VMA step
+//!
+//! When the kernel exports mm's own step, `lock_next_vma()` (`kernel/patches/0004`, the step
+//! `/proc/PID/maps` takes since 6.17), the cursor uses it: under `rcu_read_lock()` it continues
+//! a VMA iterator to the next VMA, takes its read lock, checks with the `mmap_lock` sequence
+//! count that no VMA appeared in a gap before it, and otherwise falls back to
+//! `mmap_read_lock()` itself: steps 1 to 5 below, in one tree walk. A [`Context::Atomic`]
+//! cursor keeps the RCU read-side section open from one VMA to the next, as `/proc` does
+//! within one `read()` chunk, so the iterator continues from the last VMA without walking the
+//! tree again; a [`Context::MaySleep`] cursor closes it before handing the VMA out, and the
+//! next lookup starts at the root. Whether mm fell back is seen from the iterator: only the
+//! fallback leaves it reset (`ma_start`).
+//!
+//! Without the export, the cursor takes the same steps itself, with two tree walks:
 //!
 //! 1. Sample the mm's write sequence with `mmap_lock_speculate_try_begin()`. It fails (odd
 //!    count) when a writer holds `mmap_lock` right now. If the caller expects the next VMA to
@@ -71,6 +89,7 @@ use kernel::{
 };
 
 use crate::{
+    exports,
     params::{self, LockMode},
     stats::STATS,
 };
@@ -90,6 +109,24 @@ extern "C" {
     fn rust_procmaps_mmap_read_lock_killable(mm: *mut bindings::mm_struct) -> c_int;
     fn rust_procmaps_vma_start_read_locked(vma: *mut bindings::vm_area_struct) -> bool;
     fn rust_procmaps_mmap_lock_is_contended(mm: *mut bindings::mm_struct) -> bool;
+    fn rust_procmaps_lock_next_vma(
+        mm: *mut bindings::mm_struct,
+        vmi: *mut bindings::vma_iterator,
+        addr: usize,
+        reset: bool,
+        vma: *mut *mut bindings::vm_area_struct,
+        fell_back: *mut bool,
+    ) -> c_int;
+}
+
+/// Whether the user of a cursor sleeps while it holds a VMA (module documentation).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Context {
+    /// It does not: the cursor may keep an RCU read-side section open while a VMA is out.
+    Atomic,
+    /// It does (page-table walks, allocations, copies to user space): no RCU section is open
+    /// while a VMA is out, which [`SleepableVma`] proves.
+    MaySleep,
 }
 
 /// Which lock holds a [`LockedVma`]: what the page-table walker must be told to assert.
@@ -141,6 +178,99 @@ impl VmaReadLock {
         // SAFETY: The VMA is read-locked (invariant), so it is valid and its bounds stable.
         unsafe { VmaRef::from_raw(self.vma.as_ptr()) }.start()
     }
+
+    fn end(&self) -> usize {
+        // SAFETY: As in `start`.
+        unsafe { VmaRef::from_raw(self.vma.as_ptr()) }.end()
+    }
+}
+
+/// What the lookups of one cursor took, added to [`STATS`] when the cursor is dropped (one
+/// atomic add per counter and cursor instead of one or two per VMA).
+#[derive(Default)]
+struct Counts {
+    /// Locked under RCU by the module's own step.
+    locked_rcu: u64,
+    /// Locked under RCU by `lock_next_vma()`.
+    locked_next: u64,
+    /// Locked under `mmap_lock` (ours, or `lock_next_vma()`'s own fallback).
+    fallbacks: u64,
+    gap_retries: u64,
+}
+
+impl Counts {
+    fn flush(&mut self) {
+        STATS.vma_locked_rcu.add(self.locked_rcu + self.locked_next);
+        STATS.vma_locked_next.add(self.locked_next);
+        STATS.mmap_lock_fallbacks.add(self.fallbacks);
+        STATS.gap_retries.add(self.gap_retries);
+        *self = Self::default();
+    }
+}
+
+/// mm's own step, `lock_next_vma()`, and the VMA iterator it continues.
+///
+/// # Invariants
+///
+/// `vmi` was set up for the cursor's mm by `vma_iter_init()` (or is about to be, with `rcu`
+/// `None`). While `rcu` is `Some((_, end))`,
+/// the RCU read-side section in which `vmi` last moved is still open and `vmi` stands at the
+/// VMA that ends at `end`; otherwise `vmi` must be set again before its next use.
+struct MmStep {
+    vmi: bindings::vma_iterator,
+    rcu: Option<(rcu::Guard, usize)>,
+}
+
+impl MmStep {
+    /// Finds the first VMA of `mm` that ends above `from` and read-locks it, with
+    /// `lock_next_vma()` (module documentation). Same contract as [`own_step`]; with
+    /// [`Context::Atomic`] the RCU section stays open for the next call.
+    fn lock_next(
+        &mut self,
+        mm: &MmWithUser,
+        from: usize,
+        context: Context,
+        counts: &mut Counts,
+    ) -> Result<Option<VmaReadLock>> {
+        let (rcu, reset) = match self.rcu.take() {
+            // Still in the section where `vmi` stopped at the VMA ending at `from`: continue.
+            Some((rcu, end)) if end == from => (rcu, false),
+            held => (held.map_or_else(rcu::read_lock, |(rcu, _)| rcu), true),
+        };
+        let mut vma = core::ptr::null_mut();
+        let mut fell_back = false;
+        // SAFETY: `mm` has users, `rcu` holds the RCU read lock that `lock_next_vma()` needs
+        // (it may drop and retake it, and returns with it held), and `vmi` is set for `mm` in
+        // this section (invariant), or `reset` has the helper set it first. The caller holds
+        // no other VMA lock.
+        let ret = unsafe {
+            rust_procmaps_lock_next_vma(
+                mm.as_raw(),
+                &mut self.vmi,
+                from,
+                reset,
+                &mut vma,
+                &mut fell_back,
+            )
+        };
+        if fell_back {
+            counts.fallbacks += 1;
+        }
+        to_result(ret)?;
+        let Some(vma) = NonNull::new(vma) else {
+            return Ok(None);
+        };
+        if !fell_back {
+            counts.locked_next += 1;
+        }
+        // INVARIANT: `lock_next_vma()` returned it read-locked, attached to `mm`.
+        let locked = VmaReadLock { vma };
+        if context == Context::Atomic {
+            // INVARIANT: `rcu` is the section `vmi` just moved in; it stands at `locked`.
+            self.rcu = Some((rcu, locked.end()));
+        }
+        Ok(Some(locked))
+    }
 }
 
 /// A sample of the mm's write sequence count (`mm_lock_seq`).
@@ -165,23 +295,24 @@ impl WriteSeq {
     }
 }
 
-/// Finds the first VMA of `mm` that ends above `from` and read-locks it.
+/// The module's own step, for kernels without the export of `lock_next_vma()`: finds the
+/// first VMA of `mm` that ends above `from` and read-locks it.
 ///
 /// Returns `Ok(None)` when there is no such VMA, and `EINTR` if a fatal signal arrives while
 /// waiting for `mmap_lock`. The caller must keep its `mmget` reference on `mm` until the
 /// returned lock is dropped, and must not hold another VMA lock or `mmap_lock`.
 /// `expect_adjacent` only chooses the order of the lookups (see step 1), never the result.
-fn lock_next_vma(
+fn own_step(
     mm: &MmWithUser,
     from: usize,
     expect_adjacent: bool,
-    fallbacks: &mut usize,
+    counts: &mut Counts,
 ) -> Result<Option<VmaReadLock>> {
     // Step 1 of the module documentation.
     let seq = WriteSeq::sample(mm);
     if expect_adjacent {
         if let Some(locked) = lock_vma_at(mm, from) {
-            STATS.vma_locked_rcu.inc();
+            counts.locked_rcu += 1;
             return Ok(Some(locked));
         }
     }
@@ -204,7 +335,7 @@ fn lock_next_vma(
     if let Some(locked) = lock_vma_at(mm, start.max(from)) {
         // Step 4.
         if locked.start() <= from || !seq.changed_since(mm) {
-            STATS.vma_locked_rcu.inc();
+            counts.locked_rcu += 1;
             return Ok(Some(locked));
         }
         let first = {
@@ -212,20 +343,19 @@ fn lock_next_vma(
             vma_next_rcu(mm, from, &rcu)
         };
         if first == locked.vma.as_ptr() {
-            STATS.vma_locked_rcu.inc();
+            counts.locked_rcu += 1;
             return Ok(Some(locked));
         }
-        STATS.gap_retries.inc();
+        counts.gap_retries += 1;
     }
 
     // Step 5.
-    STATS.mmap_lock_fallbacks.inc();
-    *fallbacks += 1;
-    lock_next_vma_under_mmap_lock(mm, from)
+    counts.fallbacks += 1;
+    own_step_under_mmap_lock(mm, from)
 }
 
 /// Step 5: find the VMA under `mmap_read_lock`, read-lock it, and drop `mmap_lock` again.
-fn lock_next_vma_under_mmap_lock(mm: &MmWithUser, from: usize) -> Result<Option<VmaReadLock>> {
+fn own_step_under_mmap_lock(mm: &MmWithUser, from: usize) -> Result<Option<VmaReadLock>> {
     // SAFETY: `mm` has users.
     to_result(unsafe { rust_procmaps_mmap_read_lock_killable(mm.as_raw()) })?;
     // SAFETY: We hold the mmap read lock, which keeps the tree and its VMAs stable.
@@ -250,10 +380,12 @@ enum Held {
     /// Per-VMA mode; the VMA handed out last, if any, read-locked.
     PerVma {
         vma: Option<VmaReadLock>,
+        /// mm's `lock_next_vma()`, when exported.
+        step: Option<MmStep>,
         /// The last VMA began where the one before it ended: guess the next one does too.
         adjacent: bool,
-        /// Lookups that needed the `mmap_lock` fallback.
-        fallbacks: usize,
+        /// What the lookups took, for `stats`.
+        counts: Counts,
     },
     /// `lock_mode=1`. While `locked`, we hold `mmap_read_lock` and `vma` (the VMA handed out
     /// last, if any) is stable; `vma` is `None` whenever `locked` is false.
@@ -272,19 +404,25 @@ enum Held {
 pub(crate) struct VmaCursor {
     mm: ARef<MmWithUser>,
     held: Held,
+    context: Context,
     /// Locks belong to the task that took them.
     _not_send: NotThreadSafe,
 }
 
 impl VmaCursor {
-    /// A cursor over `mm`; with `lock_mode=1` it takes `mmap_read_lock_killable()` now
-    /// (`EINTR` on a fatal signal).
-    pub(crate) fn new(mm: ARef<MmWithUser>) -> Result<Self> {
+    /// A cursor over `mm` for a user that sleeps or not while it holds a VMA; with
+    /// `lock_mode=1` it takes `mmap_read_lock_killable()` now (`EINTR` on a fatal signal).
+    pub(crate) fn new(mm: ARef<MmWithUser>, context: Context) -> Result<Self> {
         let held = match params::lock_mode() {
             LockMode::PerVma => Held::PerVma {
                 vma: None,
+                // INVARIANT: `vmi` is set up (for `mm`) before its first use, as `rcu` is None.
+                step: exports::lock_next_vma_available().then(|| MmStep {
+                    vmi: bindings::vma_iterator::default(),
+                    rcu: None,
+                }),
                 adjacent: false,
-                fallbacks: 0,
+                counts: Counts::default(),
             },
             LockMode::Mmap => {
                 // SAFETY: `mm` has users.
@@ -300,6 +438,7 @@ impl VmaCursor {
         Ok(Self {
             mm,
             held,
+            context,
             _not_send: NotThreadSafe,
         })
     }
@@ -316,12 +455,16 @@ impl VmaCursor {
         match &mut self.held {
             Held::PerVma {
                 vma,
+                step,
                 adjacent,
-                fallbacks,
+                counts,
             } => {
                 // At most one VMA lock at a time: drop the previous one before the lookup.
                 *vma = None;
-                *vma = lock_next_vma(&self.mm, from, *adjacent, fallbacks)?;
+                *vma = match step {
+                    Some(step) => step.lock_next(&self.mm, from, self.context, counts)?,
+                    None => own_step(&self.mm, from, *adjacent, counts)?,
+                };
                 *adjacent = vma.as_ref().is_some_and(|v| v.start() <= from);
             }
             Held::Mmap { locked, vma } => {
@@ -338,6 +481,7 @@ impl VmaCursor {
     /// Hint for the next [`VmaCursor::advance`]: its `from` is probably inside a VMA (a
     /// `PROCMAP_QUERY` for an address, which is mostly a mapped one). Per-VMA mode then tries
     /// the covering VMA first (step 1), one tree walk instead of two; the answer is the same.
+    /// mm's step (`lock_next_vma()`) always takes one walk and ignores the hint.
     pub(crate) fn expect_covering(&mut self) {
         if let Held::PerVma { adjacent, .. } = &mut self.held {
             *adjacent = true;
@@ -348,7 +492,7 @@ impl VmaCursor {
     /// `lock_mode=1`.
     pub(crate) fn took_mmap_lock(&self) -> bool {
         match &self.held {
-            Held::PerVma { fallbacks, .. } => *fallbacks > 0,
+            Held::PerVma { counts, .. } => counts.fallbacks > 0,
             Held::Mmap { .. } => true,
         }
     }
@@ -365,6 +509,7 @@ impl VmaCursor {
         Some(LockedVma {
             vma,
             lock,
+            may_sleep: self.context == Context::MaySleep,
             _cursor: PhantomData,
         })
     }
@@ -396,7 +541,16 @@ impl Drop for VmaCursor {
     fn drop(&mut self) {
         // Every lock before the `mmget` reference (invariant): `mm` is put after this body.
         match &mut self.held {
-            Held::PerVma { vma, .. } => *vma = None,
+            // The VMA lock, then (in `step`) the RCU section, if open.
+            Held::PerVma {
+                vma, step, counts, ..
+            } => {
+                *vma = None;
+                if let Some(step) = step {
+                    step.rcu = None;
+                }
+                counts.flush();
+            }
             Held::Mmap { locked, vma } => {
                 *vma = None;
                 if *locked {
@@ -414,13 +568,37 @@ impl Drop for VmaCursor {
 pub(crate) struct LockedVma<'c> {
     vma: &'c VmaRef,
     lock: WalkLock,
+    /// From a [`Context::MaySleep`] cursor.
+    may_sleep: bool,
     _cursor: PhantomData<&'c VmaCursor>,
 }
 
-impl LockedVma<'_> {
+impl<'c> LockedVma<'c> {
     /// Which lock holds the VMA.
     pub(crate) fn walk_lock(&self) -> WalkLock {
         self.lock
+    }
+
+    /// The VMA as one its user may sleep with: `None` from a [`Context::Atomic`] cursor.
+    pub(crate) fn sleepable(self) -> Option<SleepableVma<'c>> {
+        // INVARIANT: A `MaySleep` cursor never has an RCU section open while a VMA is out.
+        self.may_sleep.then_some(SleepableVma(self))
+    }
+}
+
+/// A [`LockedVma`] held without any RCU read-side section open: what may be walked.
+///
+/// # Invariants
+///
+/// No RCU read-side section of the cursor is open while this value lives.
+#[derive(Clone, Copy)]
+pub(crate) struct SleepableVma<'c>(LockedVma<'c>);
+
+impl<'c> Deref for SleepableVma<'c> {
+    type Target = LockedVma<'c>;
+
+    fn deref(&self) -> &LockedVma<'c> {
+        &self.0
     }
 }
 

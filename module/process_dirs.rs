@@ -66,6 +66,36 @@ impl WorkItem for ProcessDirs {
     }
 }
 
+/// Sorts `v` in place. A heapsort of our own: `core`'s sorts end in a panic path
+/// (`panic_on_ord_violation`) that objtool does not know cannot return, so an `-O2` build
+/// warns that the sort "falls through to the next function".
+fn heapsort(v: &mut [i32]) {
+    fn sift_down(v: &mut [i32], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && v[child] < v[child + 1] {
+                child += 1;
+            }
+            if v[root] >= v[child] {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    let n = v.len();
+    for root in (0..n / 2).rev() {
+        sift_down(v, root, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift_down(v, 0, end);
+    }
+}
+
 /// Thread-group ids of all processes, sorted.
 fn live_tgids() -> Result<KVec<i32>> {
     let mut capacity = 256;
@@ -89,7 +119,7 @@ fn live_tgids() -> Result<KVec<i32>> {
             }
         };
         if complete {
-            tgids.sort_unstable();
+            heapsort(&mut tgids);
             return Ok(tgids);
         }
         capacity *= 2;
@@ -378,5 +408,24 @@ impl Drop for Tracepoints {
         // SAFETY: The reference from `register`; no probe can use it now.
         let dirs = unsafe { Arc::from_raw(self.data) };
         dirs.flush();
+    }
+}
+
+#[kunit_tests(rust_procmaps_dirs)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heapsort_sorts() {
+        let mut v = [5, 3, 9, 1, 5, 0, -2, 7, 3, 8];
+        heapsort(&mut v);
+        assert_eq!(v, [-2, 0, 1, 3, 3, 5, 5, 7, 8, 9]);
+        let mut desc = [6, 5, 4, 3, 2, 1];
+        heapsort(&mut desc);
+        assert_eq!(desc, [1, 2, 3, 4, 5, 6]);
+        let (mut one, mut none): ([i32; 1], [i32; 0]) = ([4], []);
+        heapsort(&mut one);
+        heapsort(&mut none);
+        assert_eq!(one, [4]);
     }
 }

@@ -27,7 +27,7 @@ use kernel::{
 
 use crate::{
     exports,
-    mm_lock::VmaCursor,
+    mm_lock::{Context, VmaCursor},
     stats::STATS,
     target::Target,
     vma_format::{self, VmaName},
@@ -162,8 +162,9 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
         return Err(EOPNOTSUPP);
     }
 
-    let mm = target.mm_for_read()?.ok_or(ESRCH)?;
-    let mut cursor = VmaCursor::new(mm)?;
+    let mm = target.mm_for_query().ok_or(ESRCH)?;
+    // The name is copied into an allocation while the VMA is held.
+    let mut cursor = VmaCursor::new(mm, Context::MaySleep)?;
     // A point lookup is only answered by the VMA covering the address: try it first. (A walk
     // with COVERING_OR_NEXT_VMA from the end of the last VMA mostly starts in a gap, where the
     // guess would cost a tree walk: measured with `make bench`'s query rows.)

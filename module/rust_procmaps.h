@@ -27,6 +27,17 @@ struct user_namespace;
 /* mm_lock.rs: first VMA ending above @addr (vma_iter_init + vma_next). */
 struct vm_area_struct *rust_procmaps_vma_next(struct mm_struct *mm,
 					      unsigned long addr);
+/* mm_lock.rs: lock_next_vma() is exported (kernel/patches/). */
+bool rust_procmaps_lock_next_vma_exported(void);
+/*
+ * mm_lock.rs: lock_next_vma(), only when exported, under the caller's
+ * rcu_read_lock() (held again on return), after vma_iter_init() if @reset;
+ * *@vma the locked VMA or NULL past the last one, or a negative errno;
+ * *@fell_back whether it took mmap_lock.
+ */
+int rust_procmaps_lock_next_vma(struct mm_struct *mm, struct vma_iterator *vmi,
+				unsigned long addr, bool reset,
+				struct vm_area_struct **vma, bool *fell_back);
 /* mm_lock.rs: mmap_lock_speculate_try_begin(). */
 bool rust_procmaps_speculate_try_begin(struct mm_struct *mm,
 				       unsigned int *seq);
@@ -128,15 +139,12 @@ struct page *rust_procmaps_vm_normal_page_pmd(struct vm_area_struct *vma,
 pte_t *rust_procmaps_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
 					 unsigned long addr, spinlock_t **ptl);
 void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl);
-pte_t rust_procmaps_ptep_get(pte_t *pte);
 #define RUST_PROCMAPS_PTE_PRESENT	BIT(0)
 #define RUST_PROCMAPS_PTE_NONE		BIT(1)
 #define RUST_PROCMAPS_PTE_YOUNG		BIT(2)
 #define RUST_PROCMAPS_PTE_DIRTY		BIT(3)
 unsigned int rust_procmaps_pte_bits(pte_t pte);
 struct page *rust_procmaps_pte_page(pte_t pte);
-struct page *rust_procmaps_vm_normal_page(struct vm_area_struct *vma,
-					  unsigned long addr, pte_t pte);
 softleaf_t rust_procmaps_softleaf_from_pte(pte_t pte);
 bool rust_procmaps_softleaf_is_swap(softleaf_t entry);
 bool rust_procmaps_softleaf_has_pfn(softleaf_t entry);
@@ -156,6 +164,23 @@ struct folio *rust_procmaps_page_folio(struct page *page);
 unsigned long rust_procmaps_compound_nr(struct page *page);
 unsigned int rust_procmaps_page_folio_tests(struct page *page,
 					    struct folio **folio);
+/*
+ * smaps_walk.rs: what it needs of one PTE, read under its page-table lock
+ * (struct PteInfo there: same layout, checked on both sides).
+ */
+struct rust_procmaps_pte_info {
+	pte_t pte;
+	/* Present entries: vm_normal_page(), its folio and their tests. */
+	struct page *page;
+	struct folio *folio;
+	unsigned int bits;	/* RUST_PROCMAPS_PTE_* */
+	unsigned int tests;	/* RUST_PROCMAPS_FOLIO_* */
+};
+
+#define RUST_PROCMAPS_PTE_BATCH 16
+void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
+			     unsigned long addr, unsigned int nr,
+			     struct rust_procmaps_pte_info *out);
 int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
 					      struct page *page);
 bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio);

@@ -20,7 +20,7 @@ use kernel::{bindings, mm::MmWithUser, prelude::*, sync::aref::ARef};
 
 use crate::{
     debugfs_files::FileOps,
-    mm_lock::{VmaCursor, WalkLock},
+    mm_lock::{Context, VmaCursor, WalkLock},
     seq_out::{self, Line, LineBuf, SeqOut},
     smaps_walk::{self, MemSizeStats, PSS_SHIFT},
     stats::STATS,
@@ -179,14 +179,18 @@ impl View for Smaps {
         &SMAPS_SEQ_OPS
     }
 
+    // The page-table walk sleeps.
+    const CONTEXT: Context = Context::MaySleep;
+
     fn show(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
         let mut mss = MemSizeStats::default();
         let raw = match shown {
             Shown::Vma(vma) => {
-                count_walk(vma.walk_lock());
-                // SAFETY: The cursor holds the VMA as `walk_lock()` says and an `mmget`
-                // reference; `show` runs outside RCU.
-                unsafe { smaps_walk::gather(vma, vma.start(), &mut mss) };
+                // Always `Some`: the cursor of a `MaySleep` view.
+                if let Some(vma) = vma.sleepable() {
+                    count_walk(vma.walk_lock());
+                    smaps_walk::gather(&vma, vma.start(), &mut mss);
+                }
                 vma.as_ptr()
             }
             // The gate VMA has no page tables of the process: nothing to count.
@@ -252,16 +256,19 @@ fn count_walk(lock: WalkLock) {
 
 /// Sums the address space of `mm`; returns the span `[first start, last end)` summed.
 fn rollup(mm: ARef<MmWithUser>, mss: &mut MemSizeStats) -> Result<(usize, usize)> {
-    let mut cursor = VmaCursor::new(mm)?;
+    let mut cursor = VmaCursor::new(mm, Context::MaySleep)?;
     let mut span: Option<(usize, usize)> = None;
     // `last_vma_end`: the end of the last VMA summed, where the next lookup starts.
     let mut from = 0;
     while let Some(vma) = cursor.advance(from)? {
+        // Always `Some`: a `MaySleep` cursor.
+        let Some(vma) = vma.sleepable() else {
+            return Err(EINVAL);
+        };
         count_walk(vma.walk_lock());
-        // SAFETY: The cursor holds the VMA as `walk_lock()` says and an `mmget` reference, and
-        // no RCU section is open. A VMA starting below `from` grew or merged since the last
-        // one was summed: `gather` counts it from `from` only.
-        unsafe { smaps_walk::gather(&vma, from, mss) };
+        // A VMA starting below `from` grew or merged since the last one was summed: `gather`
+        // counts it from `from` only.
+        smaps_walk::gather(&vma, from, mss);
         span = Some((span.map_or(vma.start(), |s| s.0), vma.end()));
         from = vma.end();
         // `lock_mode=1`: let a waiting writer in, as `/proc` does.

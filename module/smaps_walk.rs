@@ -20,7 +20,7 @@
 use core::ptr::NonNull;
 use kernel::{bindings, mm::virt::flags, prelude::*};
 
-use crate::mm_lock::{LockedVma, WalkLock};
+use crate::mm_lock::{SleepableVma, WalkLock};
 
 /// `PSS_SHIFT` of `task_mmu.c`: PSS is kept in units of 1/4096 byte.
 pub(crate) const PSS_SHIFT: u32 = 12;
@@ -51,6 +51,30 @@ const PTE_PRESENT: u32 = 1 << 0;
 const PTE_NONE: u32 = 1 << 1;
 const PTE_YOUNG: u32 = 1 << 2;
 const PTE_DIRTY: u32 = 1 << 3;
+
+/// `struct rust_procmaps_pte_info` of rust_procmaps.h: one PTE as `rust_procmaps_pte_batch()`
+/// reads it (its layout is asserted here and in helpers.c).
+#[repr(C)]
+struct PteInfo {
+    pte: bindings::pte_t,
+    /// Present entries: `vm_normal_page()`, its folio and the folio's `FOLIO_*` tests.
+    page: *mut bindings::page,
+    folio: *mut bindings::folio,
+    /// `PTE_*`.
+    bits: u32,
+    tests: u32,
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<PteInfo>() == 32);
+    assert!(core::mem::offset_of!(PteInfo, page) == 8);
+    assert!(core::mem::offset_of!(PteInfo, folio) == 16);
+    assert!(core::mem::offset_of!(PteInfo, bits) == 24);
+    assert!(core::mem::offset_of!(PteInfo, tests) == 28);
+};
+
+/// `RUST_PROCMAPS_PTE_BATCH`: entries read per call (512 bytes of stack).
+const PTE_BATCH: usize = 16;
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
 #[expect(
@@ -94,14 +118,15 @@ extern "C" {
         ptl: *mut *mut bindings::spinlock_t,
     ) -> *mut bindings::pte_t;
     fn rust_procmaps_pte_unmap_unlock(pte: *mut bindings::pte_t, ptl: *mut bindings::spinlock_t);
-    fn rust_procmaps_ptep_get(pte: *mut bindings::pte_t) -> bindings::pte_t;
     fn rust_procmaps_pte_bits(pte: bindings::pte_t) -> u32;
     fn rust_procmaps_pte_page(pte: bindings::pte_t) -> *mut bindings::page;
-    fn rust_procmaps_vm_normal_page(
+    fn rust_procmaps_pte_batch(
         vma: *mut bindings::vm_area_struct,
+        pte: *mut bindings::pte_t,
         addr: usize,
-        pte: bindings::pte_t,
-    ) -> *mut bindings::page;
+        nr: c_uint,
+        out: *mut PteInfo,
+    );
     fn rust_procmaps_softleaf_from_pte(pte: bindings::pte_t) -> bindings::softleaf_t;
     fn rust_procmaps_softleaf_is_swap(entry: bindings::softleaf_t) -> bool;
     fn rust_procmaps_softleaf_has_pfn(entry: bindings::softleaf_t) -> bool;
@@ -179,14 +204,11 @@ struct Walk<'a> {
 /// Adds the pages of `vma` from `start` to its end into `mss` (`smap_gather_stats()`).
 ///
 /// `start` at or below `vm_start` means the whole VMA. Only when
-/// [`crate::exports::smaps_available`]. The cursor
-/// that handed out `vma` holds it and an `mmget` reference on its mm for the whole call, and
-/// says which lock the walker must assert ([`LockedVma::walk_lock`]).
-///
-/// # Safety
-///
-/// The caller must not be in an RCU read-side section (the walk sleeps).
-pub(crate) unsafe fn gather(vma: &LockedVma<'_>, start: usize, mss: &mut MemSizeStats) {
+/// [`crate::exports::smaps_available`]. The cursor that handed out `vma` holds it and an
+/// `mmget` reference on its mm for the whole call, says which lock the walker must assert
+/// ([`crate::mm_lock::LockedVma::walk_lock`]), and has no RCU section open (the walk sleeps):
+/// what [`SleepableVma`] guarantees.
+pub(crate) fn gather(vma: &SleepableVma<'_>, start: usize, mss: &mut MemSizeStats) {
     if start >= vma.end() {
         return;
     }
@@ -194,8 +216,9 @@ pub(crate) unsafe fn gather(vma: &LockedVma<'_>, start: usize, mss: &mut MemSize
     let whole = start <= vma.start();
     let fl = vma.flags();
     let mut shmem_holes = false;
-    // SAFETY: The VMA is held, so its file and mapping are stable.
-    if unsafe { rust_procmaps_shmem_mapping(raw) } {
+    // SAFETY: The VMA is held, so its file and mapping are stable (and an anonymous VMA,
+    // without a file, is not asked: one call fewer per VMA).
+    if unsafe { !(*raw).vm_file.is_null() && rust_procmaps_shmem_mapping(raw) } {
         // As `task_mmu.c`: shared or read-only shmem mappings (and private ones with nothing
         // swapped out) take the swap total from the shmem object; private writable ones with
         // swapped-out pages look at every hole, as COW pages may hide the object's pages.
@@ -226,7 +249,15 @@ pub(crate) unsafe fn gather(vma: &LockedVma<'_>, start: usize, mss: &mut MemSize
     };
 }
 
+/// `counter += value` as C does it for the `u64` counters of `mem_size_stats`: wrapping, so
+/// that the per-page path has no overflow checks (a branch to a panic each, measured).
+#[inline(always)]
+fn add(counter: &mut u64, value: u64) {
+    *counter = counter.wrapping_add(value);
+}
+
 /// `smaps_page_accumulate()`: `folio` is described by its test bits `tests`.
+#[inline(always)]
 fn accumulate(
     mss: &mut MemSizeStats,
     tests: u32,
@@ -236,74 +267,73 @@ fn accumulate(
     locked: bool,
     private: bool,
 ) {
-    mss.pss += pss;
+    add(&mut mss.pss, pss);
     if tests & FOLIO_ANON != 0 {
-        mss.pss_anon += pss;
+        add(&mut mss.pss_anon, pss);
     } else if tests & FOLIO_SWAPBACKED != 0 {
-        mss.pss_shmem += pss;
+        add(&mut mss.pss_shmem, pss);
     } else {
-        mss.pss_file += pss;
+        add(&mut mss.pss_file, pss);
     }
     if locked {
-        mss.pss_locked += pss;
+        add(&mut mss.pss_locked, pss);
     }
     if dirty || tests & FOLIO_DIRTY != 0 {
-        mss.pss_dirty += pss;
+        add(&mut mss.pss_dirty, pss);
         if private {
-            mss.private_dirty += size;
+            add(&mut mss.private_dirty, size);
         } else {
-            mss.shared_dirty += size;
+            add(&mut mss.shared_dirty, size);
         }
     } else if private {
-        mss.private_clean += size;
+        add(&mut mss.private_clean, size);
     } else {
-        mss.shared_clean += size;
+        add(&mut mss.shared_clean, size);
     }
 }
 
-/// `smaps_account()`: one mapped page, or a whole PMD-mapped folio when `compound`.
+/// `smaps_account()`: one mapped page, or a whole PMD-mapped folio when `compound`; `folio`
+/// and `tests` are the page's folio and its `FOLIO_*` tests.
 ///
 /// # Safety
 ///
 /// `page` must be mapped by the entry the caller reads under its page-table lock, held for
 /// the whole call.
+#[inline(always)]
+#[expect(clippy::too_many_arguments, reason = "smaps_account()'s own arguments")]
 unsafe fn account(
     walk: &mut Walk<'_>,
     page: *mut bindings::page,
+    folio: *mut bindings::folio,
+    tests: u32,
     compound: bool,
     young: bool,
     dirty: bool,
     present: bool,
 ) {
-    let mut folio = core::ptr::null_mut();
-    // SAFETY: The page is mapped and the page-table lock pins the mapping, so the page and
-    // its folio stay valid while we read their counters (racy reads, as in `/proc`).
-    let (tests, nr) = unsafe {
-        (
-            rust_procmaps_page_folio_tests(page, &mut folio),
-            if compound {
-                rust_procmaps_compound_nr(page)
-            } else {
-                1
-            },
-        )
+    let nr = if compound {
+        // SAFETY: The page is mapped and the page-table lock pins the mapping, so the page and
+        // its folio stay valid while we read their counters (racy reads, as in `/proc`).
+        unsafe { rust_procmaps_compound_nr(page) }
+    } else {
+        1
     };
     let size = nr as u64 * PAGE_SIZE;
     let locked = walk.locked;
     let mss = &mut *walk.mss;
 
     if tests & FOLIO_ANON != 0 {
-        mss.anonymous += size;
+        add(&mut mss.anonymous, size);
         if tests & FOLIO_SWAPBACKED == 0 && !dirty && tests & FOLIO_DIRTY == 0 {
-            mss.lazyfree += size;
+            add(&mut mss.lazyfree, size);
         }
     }
     if tests & FOLIO_KSM != 0 {
-        mss.ksm += size;
+        add(&mut mss.ksm, size);
     }
-    mss.resident += size;
+    add(&mut mss.resident, size);
     if young || tests & (FOLIO_YOUNG | FOLIO_REFERENCED) != 0 {
-        mss.referenced += size;
+        add(&mut mss.referenced, size);
     }
 
     // A present entry with refcount 1 is mapped exactly once; non-present entries count as
@@ -419,17 +449,19 @@ unsafe fn walk_state<'a>(walk: *mut MmWalk) -> &'a mut Walk<'a> {
 }
 
 /// `smaps_pte_hole()`: swapped-out shmem pages of `[addr, end)` in a private writable
-/// shmem mapping.
+/// shmem mapping `vma`.
 ///
 /// # Safety
 ///
-/// As [`walk_state`].
-unsafe fn shmem_hole(walk: *mut MmWalk, addr: usize, end: usize) {
-    // SAFETY: The walk holds the VMA, a shmem mapping (only such walks have a `pte_hole`).
-    let swapped =
-        unsafe { rust_procmaps_shmem_partial_swap_usage(rust_procmaps_walk_vma(walk), addr, end) };
-    // SAFETY: Per the function's safety requirement.
-    unsafe { walk_state(walk) }.mss.swap += swapped as u64;
+/// `vma` must be the VMA of a walk started by [`gather`], during one of its callbacks.
+unsafe fn shmem_hole(
+    vma: *mut bindings::vm_area_struct,
+    mss: &mut MemSizeStats,
+    addr: usize,
+    end: usize,
+) {
+    // SAFETY: The walk holds the VMA, a shmem mapping (only such walks count holes).
+    mss.swap += unsafe { rust_procmaps_shmem_partial_swap_usage(vma, addr, end) } as u64;
 }
 
 /// `pte_hole` callback: the walker found no page table for `[addr, end)`.
@@ -445,42 +477,47 @@ unsafe extern "C" fn rust_procmaps_smaps_pte_hole(
     walk: *mut MmWalk,
 ) -> c_int {
     // SAFETY: Per the function's safety requirement.
-    unsafe { shmem_hole(walk, addr, end) };
+    unsafe {
+        shmem_hole(
+            rust_procmaps_walk_vma(walk),
+            walk_state(walk).mss,
+            addr,
+            end,
+        )
+    };
     0
 }
 
-/// `smaps_pte_entry()`.
+/// `smaps_pte_entry()`, for an entry as `rust_procmaps_pte_batch()` read it.
 ///
 /// # Safety
 ///
-/// `pte` must be mapped and its page-table lock held; `walk` as [`walk_state`].
+/// The entry's page-table lock must be held; `vma` is the walk's VMA, `walk` its state.
+#[inline(always)]
 unsafe fn pte_entry(
-    walk: *mut MmWalk,
+    walk: &mut Walk<'_>,
     vma: *mut bindings::vm_area_struct,
-    pte: *mut bindings::pte_t,
+    info: &PteInfo,
     addr: usize,
 ) {
-    // SAFETY: The PTE is mapped and locked (function safety requirement).
-    let ptent = unsafe { rust_procmaps_ptep_get(pte) };
-    let mut page = core::ptr::null_mut();
+    let (mut page, mut folio, mut tests) = (info.page, info.folio, info.tests);
     let (mut present, mut young, mut dirty) = (false, false, false);
-    // SAFETY: Reading a PTE value, and looking its page up in the VMA we hold, are what these
-    // helpers do; the page-table lock keeps the entry from changing.
-    unsafe {
-        let bits = rust_procmaps_pte_bits(ptent);
-        if bits & PTE_PRESENT != 0 {
-            page = rust_procmaps_vm_normal_page(vma, addr, ptent);
-            young = bits & PTE_YOUNG != 0;
-            dirty = bits & PTE_DIRTY != 0;
-            present = true;
-        } else if bits & PTE_NONE != 0 {
-            if walk_state(walk).shmem_holes {
-                shmem_hole(walk, addr, addr + PAGE_SIZE as usize);
-            }
-        } else {
-            let entry = rust_procmaps_softleaf_from_pte(ptent);
+    if info.bits & PTE_PRESENT != 0 {
+        young = info.bits & PTE_YOUNG != 0;
+        dirty = info.bits & PTE_DIRTY != 0;
+        present = true;
+    } else if info.bits & PTE_NONE != 0 {
+        if walk.shmem_holes {
+            // SAFETY: Per the function's safety requirement.
+            unsafe { shmem_hole(vma, walk.mss, addr, addr + PAGE_SIZE as usize) };
+        }
+    } else {
+        // SAFETY: Decoding the swap or migration entry, and looking its page up, are what
+        // these helpers do; the page-table lock keeps the entry from changing.
+        unsafe {
+            let entry = rust_procmaps_softleaf_from_pte(info.pte);
             if rust_procmaps_softleaf_is_swap(entry) {
-                let mss = &mut *walk_state(walk).mss;
+                let mss = &mut *walk.mss;
                 mss.swap += PAGE_SIZE;
                 let mapcount = rust_procmaps_swp_swapcount(entry);
                 mss.swap_pss += if mapcount >= 2 {
@@ -491,12 +528,13 @@ unsafe fn pte_entry(
             } else if rust_procmaps_softleaf_has_pfn(entry) {
                 present = rust_procmaps_softleaf_is_device_private(entry);
                 page = rust_procmaps_softleaf_to_page(entry);
+                tests = rust_procmaps_page_folio_tests(page, &mut folio);
             }
         }
     }
     if !page.is_null() {
-        // SAFETY: `page` is mapped by the locked PTE; `walk` per the function's requirement.
-        unsafe { account(walk_state(walk), page, false, young, dirty, present) };
+        // SAFETY: `page` is mapped by the locked PTE.
+        unsafe { account(walk, page, folio, tests, false, young, dirty, present) };
     }
 }
 
@@ -553,7 +591,7 @@ unsafe fn pmd_entry(
     // SAFETY: As above.
     let (young, dirty) = unsafe { (rust_procmaps_pmd_young(pmdv), rust_procmaps_pmd_dirty(pmdv)) };
     // SAFETY: As above.
-    unsafe { account(walk, page, true, young, dirty, present) };
+    unsafe { account(walk, page, folio, tests, true, young, dirty, present) };
 }
 
 /// `pmd_entry` callback (`smaps_pte_range()`): one PMD's worth of `[addr, end)`.
@@ -588,9 +626,34 @@ unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
             unsafe { rust_procmaps_walk_again(walk) };
             return 0;
         };
-        for i in 0..count {
-            // SAFETY: Entry `i` is in the table `table` holds mapped and locked.
-            unsafe { pte_entry(walk, vma, table.entry(i), addr + i * PAGE_SIZE as usize) };
+        // SAFETY: Per the function's safety requirement.
+        let state = unsafe { walk_state(walk) };
+        let mut batch = [const { core::mem::MaybeUninit::<PteInfo>::uninit() }; PTE_BATCH];
+        for first in (0..count).step_by(PTE_BATCH) {
+            let nr = (count - first).min(PTE_BATCH);
+            let at = addr + first * PAGE_SIZE as usize;
+            // SAFETY: Entries `first..first + nr` are in the table `table` holds mapped and
+            // locked, for `at` on; `batch` has room for `nr <= PTE_BATCH` of them.
+            unsafe {
+                rust_procmaps_pte_batch(
+                    vma,
+                    table.entry(first),
+                    at,
+                    nr as c_uint,
+                    batch.as_mut_ptr().cast(),
+                )
+            };
+            for (i, info) in batch[..nr].iter().enumerate() {
+                // SAFETY: The helper wrote the first `nr` entries; the table is still locked.
+                unsafe {
+                    pte_entry(
+                        state,
+                        vma,
+                        info.assume_init_ref(),
+                        at + i * PAGE_SIZE as usize,
+                    )
+                };
+            }
         }
     }
     // SAFETY: No spinlock is held here; the walk may sleep.

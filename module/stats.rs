@@ -33,6 +33,13 @@ impl Counter {
         self.0.add(1u64, Relaxed);
     }
 
+    /// Adds `n` (nothing to do for 0).
+    pub(crate) fn add(&self, n: u64) {
+        if n != 0 {
+            self.0.add(n, Relaxed);
+        }
+    }
+
     fn get(&self) -> u64 {
         self.0.load(Relaxed)
     }
@@ -46,8 +53,10 @@ pub(crate) struct Stats {
     pub(crate) opens_denied: Counter,
     /// `read()` chunks generated (seq_file `start` calls that found an address space).
     pub(crate) chunks: Counter,
-    /// VMAs locked with `lock_vma_under_rcu()` after an RCU lookup.
+    /// VMAs found under RCU and read-locked on their own, without `mmap_lock`.
     pub(crate) vma_locked_rcu: Counter,
+    /// Of those, VMAs found and locked by mm's `lock_next_vma()` (`kernel/patches/`).
+    pub(crate) vma_locked_next: Counter,
     /// VMAs locked under `mmap_read_lock` because the per-VMA lock could not be had.
     pub(crate) mmap_lock_fallbacks: Counter,
     /// Locked VMAs dropped because the address space changed and a gap could be false.
@@ -82,6 +91,7 @@ pub(crate) static STATS: Stats = Stats {
     opens_denied: Counter::new(),
     chunks: Counter::new(),
     vma_locked_rcu: Counter::new(),
+    vma_locked_next: Counter::new(),
     mmap_lock_fallbacks: Counter::new(),
     gap_retries: Counter::new(),
     mmap_locked_chunks: Counter::new(),
@@ -99,11 +109,12 @@ pub(crate) static STATS: Stats = Stats {
 
 impl Stats {
     fn show(&self, m: &SeqFile) {
-        let rows: [(&str, &Counter); 17] = [
+        let rows: [(&str, &Counter); 18] = [
             ("opens", &self.opens),
             ("opens_denied", &self.opens_denied),
             ("chunks", &self.chunks),
             ("vma_locked_rcu", &self.vma_locked_rcu),
+            ("vma_locked_next", &self.vma_locked_next),
             ("mmap_lock_fallbacks", &self.mmap_lock_fallbacks),
             ("gap_retries", &self.gap_retries),
             ("mmap_locked_chunks", &self.mmap_locked_chunks),
@@ -127,6 +138,15 @@ impl Stats {
             match params::lock_mode() {
                 LockMode::PerVma => "per_vma",
                 LockMode::Mmap => "mmap",
+            }
+        );
+        seq_print!(
+            m,
+            "vma_step {}\n",
+            if exports::lock_next_vma_available() {
+                "lock_next_vma"
+            } else {
+                "own (lock_next_vma not exported: two tree walks per VMA)"
             }
         );
         seq_print!(m, "gate_vma {}\n", gate::describe());

@@ -127,4 +127,12 @@ impl Target {
         }
         Ok(self.mm.as_ref().and_then(|mm| mm.mmget_not_zero()))
     }
+
+    /// The address space for one `PROCMAP_QUERY`, with an `mmget` reference, `None` when there
+    /// is none (any more). As `/proc`'s ioctl, no look at the process: once it has exited its
+    /// mm has no users left, reaped or not, so the answer is the same as with
+    /// [`Target::mm_for_read`] (`ESRCH` to the caller) without a task lookup per query.
+    pub(crate) fn mm_for_query(&self) -> Option<ARef<MmWithUser>> {
+        self.mm.as_ref().and_then(|mm| mm.mmget_not_zero())
+    }
 }

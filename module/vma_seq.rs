@@ -19,7 +19,7 @@ use kernel::{bindings, error::to_result, prelude::*};
 use crate::{
     debugfs_files::FileOps,
     gate::GateVma,
-    mm_lock::VmaCursor,
+    mm_lock::{Context, VmaCursor},
     seq_out::{self, SeqOut},
     stats::STATS,
     target::Target,
@@ -35,6 +35,9 @@ const SENTINEL_GATE: i64 = -2;
 pub(crate) trait View: 'static {
     /// The iterator of this kind of file (made with [`seq_ops`]).
     fn seq_ops() -> &'static SeqOps;
+
+    /// Whether `show` sleeps while the cursor holds the VMA it prints.
+    const CONTEXT: Context;
 
     /// Prints the record of `shown`.
     fn show(out: &mut SeqOut<'_>, shown: &Shown<'_>);
@@ -66,6 +69,8 @@ struct VmaFile {
 struct VmaSeq {
     /// Between `start` and `stop`.
     cursor: Option<VmaCursor>,
+    /// The view's [`View::CONTEXT`].
+    context: Context,
     record: Record,
     last_pos: i64,
 }
@@ -81,7 +86,7 @@ impl VmaSeq {
             return Ok(false);
         };
         STATS.chunks.inc();
-        let cursor = self.cursor.insert(VmaCursor::new(mm)?);
+        let cursor = self.cursor.insert(VmaCursor::new(mm, self.context)?);
         if last_addr > 0 {
             last_addr = self.last_pos;
             *ppos = last_addr;
@@ -279,6 +284,7 @@ unsafe extern "C" fn open<V: View>(
             target,
             seq: UnsafeCell::new(VmaSeq {
                 cursor: None,
+                context: V::CONTEXT,
                 record: Record::None,
                 last_pos: 0,
             }),

@@ -7,8 +7,12 @@
 #   scripts/run-guest.sh bench [--quick]  `make bench` (non-debug kernel)
 #   scripts/run-guest.sh unpatched     `make check-unpatched`: the module on a
 #                                      kernel without kernel/patches/
+#   scripts/run-guest.sh profile       `make profile`: perf profiles of the
+#                                      reader-cost cases, /proc's and ours
+#                                      (PROFILE="maps:10000:0 smaps_rollup:1:1024")
 # TESTS=maps_race,access runs only those guest tests (for development);
 # STRESS_SECS=600 makes the stress test run that long (default 20 s);
+# STRESS_PROC=1 makes it read /proc's files instead of ours;
 # BENCH_RUNS / BENCH_SECS / BENCH_REPS override the benchmark's settings.
 
 . "$(dirname "$0")/lib.sh"
@@ -18,6 +22,7 @@ quick=0
 [ "${2:-}" = --quick ] && quick=1
 case $mode in
 bench|unpatched) flavour=$mode ;;
+profile) flavour=bench ;;
 *) flavour=debug ;;
 esac
 ko=$("$REPO/scripts/build-module.sh" "$flavour")
@@ -38,6 +43,18 @@ cp "$ROOT"/build/tests/* "$stage/tests/"
 cp "$ROOT"/build/bench/* "$stage/bench/"
 install -m 755 "$REPO/bench/guest-bench.sh" "$stage/bench/guest-bench.sh"
 install -m 755 "$REPO/tests/guest-init.sh" "$stage/init"
+if [ "$mode" = profile ]; then
+	# perf (from the root; installed on first use) and the libraries it links.
+	if [ ! -x "$ROOT/usr/bin/perf" ]; then
+		log "installing linux-perf into the root"
+		in_root /bin/bash -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends -t trixie-backports linux-perf' >>"$CACHE/apt.log" 2>&1 ||
+			die "apt-get install linux-perf failed (see $CACHE/apt.log)"
+	fi
+	in_root /bin/bash -c "cd /build/initramfs-$flavour && mkdir -p usr/bin &&
+		cp /usr/bin/perf usr/bin/ &&
+		ldd /usr/bin/perf | grep -o '/[^ ]*' | xargs -I{} cp --parents -L {} ."
+fi
 in_root /bin/bash -c "cd /build/initramfs-$flavour && find . | cpio -o -H newc --quiet | gzip -1 >/build/initramfs-$flavour.gz"
 
 interactive=0
@@ -45,6 +62,11 @@ interactive=0
 append="console=ttyS0 panic=-1 rpm_mode=$mode rpm_interactive=$interactive hugepages=16"
 [ -n "${TESTS:-}" ] && append="$append rpm_tests=$TESTS"
 [ -n "${STRESS_SECS:-}" ] && append="$append rpm_stress_secs=$STRESS_SECS"
+[ -n "${STRESS_PROC:-}" ] && append="$append rpm_stress_proc=1"
+if [ "$mode" = profile ]; then
+	profile=${PROFILE:-maps:10000:0 maps:10000:-1 smaps_rollup:10000:0 smaps_rollup:1:1024 query:10000:0}
+	append="$append rpm_profile=$(echo $profile | tr ' ' ,) rpm_bench=0,0,${BENCH_REPS:-40}"
+fi
 if [ "$mode" = bench ]; then
 	if [ $quick = 1 ]; then runs=2 secs=2 reps=3; else runs=8 secs=5 reps=15; fi
 	runs=${BENCH_RUNS:-$runs} secs=${BENCH_SECS:-$secs} reps=${BENCH_REPS:-$reps}

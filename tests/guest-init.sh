@@ -5,6 +5,7 @@
 #                   process, with byte-compares of all three files with /proc
 #   rpm_mode=check  run every test in /tests and check the module unloads cleanly
 #   rpm_mode=bench  run the contention benchmark (rpm_bench=RUNS,SECS,REPS)
+#   rpm_mode=profile  perf profiles of readcost (rpm_profile=FILE:N:MB,...)
 #   rpm_mode=unpatched  on a kernel without kernel/patches/: maps works but for
 #                   [vsyscall], smaps files are absent, the access check and
 #                   IBT tests see what the documentation says, and the module
@@ -12,6 +13,7 @@
 #   rpm_tests=a,b   run only these tests (default: all; "kunit": the module's
 #                   KUnit suites)
 #   rpm_stress_secs=N  how long the stress test runs (default 20)
+#   rpm_stress_proc=1  the stress test reads /proc's files instead of ours
 #   rpm_interactive=1  then give a shell on the console
 export PATH=/bin
 mount -t proc proc /proc
@@ -23,6 +25,7 @@ mode=$(sed -n 's/.*rpm_mode=\([a-z]*\).*/\1/p' /proc/cmdline)
 only=$(sed -n 's/.*rpm_tests=\([a-z_,]*\).*/\1/p' /proc/cmdline)
 stress=$(sed -n 's/.*rpm_stress_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$stress" ] && export STRESS_SECS=$stress
+grep -q 'rpm_stress_proc=1' /proc/cmdline && export STRESS_PROC=1
 interactive=$(sed -n 's/.*rpm_interactive=\([0-9]\).*/\1/p' /proc/cmdline)
 D=/sys/kernel/debug/rust_procmaps
 
@@ -64,6 +67,23 @@ bench)
 	set -- $(sed -n 's/.*rpm_bench=\([0-9]*\),\([0-9]*\),\([0-9]*\).*/\1 \2 \3/p' /proc/cmdline)
 	/bench/guest-bench.sh "$1" "$2" "$3"
 	;;
+profile)
+	# rpm_profile=FILE:N:MB,...: perf profile of readcost reading /proc's file,
+	# then ours, the flat profile of each (the kernel's side of the read).
+	reps=$(sed -n 's/.*rpm_bench=[0-9]*,[0-9]*,\([0-9]*\).*/\1/p' /proc/cmdline)
+	echo 0 > /proc/sys/kernel/kptr_restrict
+	for case in $(sed -n 's/.*rpm_profile=\([a-z_0-9:,-]*\).*/\1/p' /proc/cmdline | tr , ' '); do
+		set -- $(echo "$case" | tr : ' ')
+		for side in proc ours; do
+			echo "== profile $side $1 N=$2 MB=$3"
+			READCOST_ONLY=$side /usr/bin/perf record -e cpu-clock -F 4000 -g \
+				-o /tmp/perf.data /bench/readcost "$2" "$reps" "$1" "$3" 2>/dev/null
+			/usr/bin/perf report -i /tmp/perf.data --stdio --no-children -g none -n \
+				--sort sym --percent-limit 0.5 2>/dev/null | grep -v '^$' |
+				grep -v '^# [^S]' | grep -v '^#$'
+		done
+	done
+	;;
 unpatched)
 	sleep 600 &
 	pid=$!
@@ -89,6 +109,14 @@ unpatched)
 		tap ok unpatched.access_says_so
 	else
 		tap "not ok" unpatched.access_says_so
+	fi
+	# Without the lock_next_vma() export the cursor takes its own step, and
+	# served the read above with it.
+	if grep -q '^vma_step own (lock_next_vma not exported' $D/stats &&
+		grep -q '^vma_locked_next 0$' $D/stats && ! grep -q '^vma_locked_rcu 0$' $D/stats; then
+		tap ok unpatched.own_vma_step
+	else
+		tap "not ok" unpatched.own_vma_step
 	fi
 	if dmesg | grep -q 'rust_procmaps: gate VMA unavailable (get_gate_vma is not exported and its ENDBR64 is sealed'; then
 		tap ok unpatched.gate_load_says_so

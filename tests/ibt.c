@@ -127,7 +127,7 @@ TEST(kcore_sees_seals)
 {
 	/* Exported: never sealed. Static, address never taken: sealed (issue 9). */
 	EXPECT_EQ(1, starts_with_endbr("seq_read"));
-	EXPECT_EQ(0, starts_with_endbr("lock_next_vma"));
+	EXPECT_EQ(0, starts_with_endbr("lock_mm_and_find_vma"));
 }
 
 TEST(indirect_targets_have_endbr)

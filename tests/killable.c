@@ -38,8 +38,12 @@ static int waiting_for_mmap_lock(pid_t pid)
 	n = read(fd, wchan, sizeof(wchan) - 1);
 	close(fd);
 	wchan[n > 0 ? n : 0] = '\0';
-	/* The rwsem slow path, or our wrapper it is inlined into. */
-	return strstr(wchan, "rwsem") || strstr(wchan, "mmap_read_lock");
+	/*
+	 * The rwsem slow path, or what it is inlined into: down_read_killable(),
+	 * our wrapper, or mm's lock_next_vma() (its fallback).
+	 */
+	return strstr(wchan, "rwsem") || strstr(wchan, "down_read") ||
+	       strstr(wchan, "mmap_read_lock") || strstr(wchan, "lock_next_vma");
 }
 
 /* BIG of small pages, touched. */

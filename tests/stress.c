@@ -272,6 +272,10 @@ static void read_once(unsigned int *seed)
 	if (pid <= 0)
 		return;
 	ours_path(path, sizeof(path), pid, mode < 4 ? "maps" : mode == 4 ? "smaps_rollup" : "smaps");
+	/* STRESS_PROC=1: the same reads of /proc's files (is a hang ours or the kernel's?). */
+	if (getenv("STRESS_PROC"))
+		proc_path(path, sizeof(path), pid,
+			  mode < 4 ? "maps" : mode == 4 ? "smaps_rollup" : "smaps");
 	switch (mode) {
 	case 4: /* smaps_rollup, or smaps in random chunks: page walks amid the chaos */
 	case 5:
