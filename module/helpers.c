@@ -299,15 +299,9 @@ int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
 				   &smaps_ops[mmap_locked][shmem_holes], private);
 }
 
-struct vm_area_struct *rust_procmaps_walk_vma(struct mm_walk *walk)
-{
-	return walk->vma;
-}
-
-void *rust_procmaps_walk_private(struct mm_walk *walk)
-{
-	return walk->private;
-}
+/* smaps_walk.rs reads these two fields of struct mm_walk itself. */
+static_assert(offsetof(struct mm_walk, vma) == 24);
+static_assert(offsetof(struct mm_walk, private) == 40);
 
 void rust_procmaps_walk_again(struct mm_walk *walk)
 {

@@ -230,8 +230,19 @@ impl MmStep {
         mm: &MmWithUser,
         from: usize,
         context: Context,
+        expect_adjacent: bool,
         counts: &mut Counts,
     ) -> Result<Option<VmaReadLock>> {
+        // A `MaySleep` cursor starts every lookup at the root. If the next VMA is probably
+        // adjacent (step 1), `lock_vma_under_rcu(from)` finds and locks it in a cheaper walk
+        // (`mas_walk()`, no iterator set up): a VMA containing `from` is the answer and leaves
+        // no gap to check. An `Atomic` cursor continues its iterator instead.
+        if context == Context::MaySleep && expect_adjacent {
+            if let Some(locked) = lock_vma_at(mm, from) {
+                counts.locked_rcu += 1;
+                return Ok(Some(locked));
+            }
+        }
         let (rcu, reset) = match self.rcu.take() {
             // Still in the section where `vmi` stopped at the VMA ending at `from`: continue.
             Some((rcu, end)) if end == from => (rcu, false),
@@ -462,7 +473,9 @@ impl VmaCursor {
                 // At most one VMA lock at a time: drop the previous one before the lookup.
                 *vma = None;
                 *vma = match step {
-                    Some(step) => step.lock_next(&self.mm, from, self.context, counts)?,
+                    Some(step) => {
+                        step.lock_next(&self.mm, from, self.context, *adjacent, counts)?
+                    }
                     None => own_step(&self.mm, from, *adjacent, counts)?,
                 };
                 *adjacent = vma.as_ref().is_some_and(|v| v.start() <= from);
@@ -481,7 +494,7 @@ impl VmaCursor {
     /// Hint for the next [`VmaCursor::advance`]: its `from` is probably inside a VMA (a
     /// `PROCMAP_QUERY` for an address, which is mostly a mapped one). Per-VMA mode then tries
     /// the covering VMA first (step 1), one tree walk instead of two; the answer is the same.
-    /// mm's step (`lock_next_vma()`) always takes one walk and ignores the hint.
+    /// With mm's step (`lock_next_vma()`, one walk anyway) the hint saves its iterator setup.
     pub(crate) fn expect_covering(&mut self) {
         if let Held::PerVma { adjacent, .. } = &mut self.held {
             *adjacent = true;

@@ -117,9 +117,7 @@ int rust_procmaps_smaps_pte_hole(unsigned long addr, unsigned long end,
 /* smaps_walk.rs: walk_page_range_vma(@vma, @start, vm_end) with those callbacks. */
 int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
 			     bool mmap_locked, bool shmem_holes, void *private);
-/* smaps_walk.rs: struct mm_walk fields and walk->action = ACTION_AGAIN. */
-struct vm_area_struct *rust_procmaps_walk_vma(struct mm_walk *walk);
-void *rust_procmaps_walk_private(struct mm_walk *walk);
+/* smaps_walk.rs: walk->action = ACTION_AGAIN (it reads vma and private). */
 void rust_procmaps_walk_again(struct mm_walk *walk);
 void rust_procmaps_cond_resched(void);
 /* smaps_walk.rs: PMD-level inlines. */

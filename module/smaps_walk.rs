@@ -27,10 +27,33 @@ pub(crate) const PSS_SHIFT: u32 = 12;
 
 const PAGE_SIZE: u64 = bindings::PAGE_SIZE as u64;
 
-/// `struct mm_walk`, only handled by pointer.
+/// `struct mm_walk` of `include/linux/pagewalk.h` (not in the kernel crate's bindings):
+/// only the two fields the callbacks read are used, at the offsets helpers.c asserts too (a
+/// field read instead of a call into C per page-table callback).
 #[repr(C)]
 pub(crate) struct MmWalk {
-    _opaque: [u8; 0],
+    _ops: *const c_void,
+    _mm: *mut bindings::mm_struct,
+    _pgd: *mut c_void,
+    vma: *mut bindings::vm_area_struct,
+    _action: c_int,
+    _no_vma: bool,
+    private: *mut c_void,
+}
+
+const _: () = {
+    assert!(core::mem::offset_of!(MmWalk, vma) == 24);
+    assert!(core::mem::offset_of!(MmWalk, private) == 40);
+};
+
+/// The VMA of the walk `walk`.
+///
+/// # Safety
+///
+/// `walk` must be the walk of one of our callbacks, during the callback.
+unsafe fn walk_vma(walk: *mut MmWalk) -> *mut bindings::vm_area_struct {
+    // SAFETY: Per the function's safety requirement, `walk` is valid; the walker set `vma`.
+    unsafe { (*walk).vma }
 }
 
 // The `RUST_PROCMAPS_FOLIO_*` bits of rust_procmaps.h (`scripts/build-module.sh` fails the
@@ -90,8 +113,6 @@ extern "C" {
         shmem_holes: bool,
         private: *mut c_void,
     ) -> c_int;
-    fn rust_procmaps_walk_vma(walk: *mut MmWalk) -> *mut bindings::vm_area_struct;
-    fn rust_procmaps_walk_private(walk: *mut MmWalk) -> *mut c_void;
     fn rust_procmaps_walk_again(walk: *mut MmWalk);
     fn rust_procmaps_cond_resched();
     fn rust_procmaps_pmd_trans_huge_lock(
@@ -445,7 +466,7 @@ impl Drop for PteTable {
 unsafe fn walk_state<'a>(walk: *mut MmWalk) -> &'a mut Walk<'a> {
     // SAFETY: `gather` passed a `Walk` as `private` and it outlives the walk; callbacks run
     // one at a time, so the reference is unique.
-    unsafe { &mut *rust_procmaps_walk_private(walk).cast::<Walk<'a>>() }
+    unsafe { &mut *(*walk).private.cast::<Walk<'a>>() }
 }
 
 /// `smaps_pte_hole()`: swapped-out shmem pages of `[addr, end)` in a private writable
@@ -477,14 +498,7 @@ unsafe extern "C" fn rust_procmaps_smaps_pte_hole(
     walk: *mut MmWalk,
 ) -> c_int {
     // SAFETY: Per the function's safety requirement.
-    unsafe {
-        shmem_hole(
-            rust_procmaps_walk_vma(walk),
-            walk_state(walk).mss,
-            addr,
-            end,
-        )
-    };
+    unsafe { shmem_hole(walk_vma(walk), walk_state(walk).mss, addr, end) };
     0
 }
 
@@ -609,7 +623,7 @@ unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
 ) -> c_int {
     // SAFETY: The walk holds the VMA (per-VMA or mmap lock), so the VMA and its mm are valid.
     let (vma, mm) = unsafe {
-        let vma = rust_procmaps_walk_vma(walk);
+        let vma = walk_vma(walk);
         (vma, (*vma).vm_mm)
     };
     // SAFETY: `pmd` belongs to the held VMA's page tables; the helper returns its lock taken
@@ -678,7 +692,7 @@ unsafe extern "C" fn rust_procmaps_smaps_hugetlb_entry(
     // SAFETY: Per the function's safety requirement: the VMA is held and `pte` is its huge PTE,
     // read under the huge page-table lock taken here and released by its guard at the end.
     unsafe {
-        let vma = rust_procmaps_walk_vma(walk);
+        let vma = walk_vma(walk);
         let _ptl = PtlGuard::new(rust_procmaps_huge_pte_lock(vma, pte));
         let ptent = rust_procmaps_huge_ptep_get((*vma).vm_mm, addr, pte);
         let mut folio = core::ptr::null_mut();
