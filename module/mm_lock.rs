@@ -35,8 +35,12 @@
 //! cursor keeps the RCU read-side section open from one VMA to the next, as `/proc` does
 //! within one `read()` chunk, so the iterator continues from the last VMA without walking the
 //! tree again; a [`Context::MaySleep`] cursor closes it before handing the VMA out, and the
-//! next lookup starts at the root. Whether mm fell back is seen from the iterator: only the
-//! fallback leaves it reset (`ma_start`).
+//! next lookup starts at the root: when the last VMA began where the one before it ended, it
+//! first tries `lock_vma_under_rcu(from)` (step 1 below), a cheaper walk than setting up the
+//! iterator. Whether mm fell back is seen from the iterator: only the fallback leaves it reset
+//! (`ma_start`). The iterator is only continued with preemptible RCU (`CONFIG_PREEMPT_RCU`):
+//! without it, continuing readers can livelock behind a preempted tree writer, which 7.3's own
+//! `/proc/PID/maps` does (`Documentation/`); then every lookup starts at the root.
 //!
 //! Without the export, the cursor takes the same steps itself, with two tree walks:
 //!
@@ -233,11 +237,14 @@ impl MmStep {
         expect_adjacent: bool,
         counts: &mut Counts,
     ) -> Result<Option<VmaReadLock>> {
-        // A `MaySleep` cursor starts every lookup at the root. If the next VMA is probably
-        // adjacent (step 1), `lock_vma_under_rcu(from)` finds and locks it in a cheaper walk
-        // (`mas_walk()`, no iterator set up): a VMA containing `from` is the answer and leaves
-        // no gap to check. An `Atomic` cursor continues its iterator instead.
-        if context == Context::MaySleep && expect_adjacent {
+        // Only with preemptible RCU: without it, readers that continue an iterator can spin
+        // forever behind a preempted tree writer (`Documentation/`, /proc's livelock).
+        let keep_rcu = context == Context::Atomic && cfg!(CONFIG_PREEMPT_RCU);
+        // A lookup that does not continue the iterator starts at the root. If the next VMA is
+        // probably adjacent (step 1), `lock_vma_under_rcu(from)` finds and locks it in a
+        // cheaper walk (`mas_walk()`, no iterator set up): a VMA containing `from` is the
+        // answer and leaves no gap to check.
+        if !keep_rcu && expect_adjacent {
             if let Some(locked) = lock_vma_at(mm, from) {
                 counts.locked_rcu += 1;
                 return Ok(Some(locked));
@@ -276,7 +283,7 @@ impl MmStep {
         }
         // INVARIANT: `lock_next_vma()` returned it read-locked, attached to `mm`.
         let locked = VmaReadLock { vma };
-        if context == Context::Atomic {
+        if keep_rcu {
             // INVARIANT: `rcu` is the section `vmi` just moved in; it stands at `locked`.
             self.rcu = Some((rcu, locked.end()));
         }
