@@ -58,8 +58,9 @@ unsafe fn walk_vma(walk: *mut MmWalk) -> *mut bindings::vm_area_struct {
 
 // The `RUST_PROCMAPS_FOLIO_*` bits of rust_procmaps.h (`scripts/build-module.sh` fails the
 // build if the two sides differ). The per-page inlines are asked in
-// groups (one call for a PTE's bits, one for a page's folio) because every call from Rust to
-// a C shim is a real call: one per inline made walks of large processes markedly slower.
+// groups (a PTE's bits and its page's folio tests, for [`PTE_BATCH`] PTEs per call) because
+// every call from Rust to a C shim is a real call: one per inline made walks of large
+// processes markedly slower.
 const FOLIO_ANON: u32 = 1 << 0;
 const FOLIO_SWAPBACKED: u32 = 1 << 1;
 const FOLIO_KSM: u32 = 1 << 2;
