@@ -197,6 +197,8 @@ struct Counts {
     locked_rcu: u64,
     /// Locked under RCU by `lock_next_vma()`.
     locked_next: u64,
+    /// Of those, found by continuing the iterator of the last lookup (no walk from the root).
+    continued: u64,
     /// Locked under `mmap_lock` (ours, or `lock_next_vma()`'s own fallback).
     fallbacks: u64,
     gap_retries: u64,
@@ -206,6 +208,7 @@ impl Counts {
     fn flush(&mut self) {
         STATS.vma_locked_rcu.add(self.locked_rcu + self.locked_next);
         STATS.vma_locked_next.add(self.locked_next);
+        STATS.vma_iter_continued.add(self.continued);
         STATS.mmap_lock_fallbacks.add(self.fallbacks);
         STATS.gap_retries.add(self.gap_retries);
         *self = Self::default();
@@ -280,6 +283,7 @@ impl MmStep {
         };
         if !fell_back {
             counts.locked_next += 1;
+            counts.continued += u64::from(!reset);
         }
         // INVARIANT: `lock_next_vma()` returned it read-locked, attached to `mm`.
         let locked = VmaReadLock { vma };

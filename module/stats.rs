@@ -57,6 +57,9 @@ pub(crate) struct Stats {
     pub(crate) vma_locked_rcu: Counter,
     /// Of those, VMAs found and locked by mm's `lock_next_vma()` (`kernel/patches/`).
     pub(crate) vma_locked_next: Counter,
+    /// Of those, found by continuing the iterator within one RCU section (`maps`, with
+    /// preemptible RCU).
+    pub(crate) vma_iter_continued: Counter,
     /// VMAs locked under `mmap_read_lock` because the per-VMA lock could not be had.
     pub(crate) mmap_lock_fallbacks: Counter,
     /// Locked VMAs dropped because the address space changed and a gap could be false.
@@ -92,6 +95,7 @@ pub(crate) static STATS: Stats = Stats {
     chunks: Counter::new(),
     vma_locked_rcu: Counter::new(),
     vma_locked_next: Counter::new(),
+    vma_iter_continued: Counter::new(),
     mmap_lock_fallbacks: Counter::new(),
     gap_retries: Counter::new(),
     mmap_locked_chunks: Counter::new(),
@@ -109,12 +113,13 @@ pub(crate) static STATS: Stats = Stats {
 
 impl Stats {
     fn show(&self, m: &SeqFile) {
-        let rows: [(&str, &Counter); 18] = [
+        let rows: [(&str, &Counter); 19] = [
             ("opens", &self.opens),
             ("opens_denied", &self.opens_denied),
             ("chunks", &self.chunks),
             ("vma_locked_rcu", &self.vma_locked_rcu),
             ("vma_locked_next", &self.vma_locked_next),
+            ("vma_iter_continued", &self.vma_iter_continued),
             ("mmap_lock_fallbacks", &self.mmap_lock_fallbacks),
             ("gap_retries", &self.gap_retries),
             ("mmap_locked_chunks", &self.mmap_locked_chunks),

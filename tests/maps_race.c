@@ -230,11 +230,14 @@ TEST_F(race, no_gaps_no_backwards)
 	const char *env = getenv("RACE_SECS");
 	long long rcu_before = stat_get("vma_locked_rcu");
 	long long next_before = stat_get("vma_locked_next");
+	long long cont_before = stat_get("vma_iter_continued");
 
 	run_readers(_metadata, 3, env ? atof(env) : 5.0, 10, NULL, 0);
 	/* The per-VMA path served these reads, through mm's lock_next_vma() (patch 0004). */
 	EXPECT_GT(stat_get("vma_locked_rcu"), rcu_before);
 	EXPECT_GT(stat_get("vma_locked_next"), next_before);
+	/* maps chunks continue the iterator from VMA to VMA (preemptible RCU). */
+	EXPECT_GT(stat_get("vma_iter_continued"), cont_before);
 }
 
 /* Under contention some VMAs are write-locked when we get to them: fallback. */
