@@ -177,6 +177,15 @@ fn lock_vma_at(mm: &MmWithUser, addr: usize) -> Option<VmaReadLock> {
     NonNull::new(vma).map(|vma| VmaReadLock { vma })
 }
 
+/// Step 1's guess, for both steps: the VMA containing `from`, locked with
+/// `lock_vma_under_rcu()` in one walk, is the first VMA ending above `from`, with no gap
+/// before it to check.
+fn lock_covering(mm: &MmWithUser, from: usize, counts: &mut Counts) -> Option<VmaReadLock> {
+    let locked = lock_vma_at(mm, from)?;
+    counts.locked_rcu += 1;
+    Some(locked)
+}
+
 impl VmaReadLock {
     fn start(&self) -> usize {
         // SAFETY: The VMA is read-locked (invariant), so it is valid and its bounds stable.
@@ -205,13 +214,12 @@ struct Counts {
 }
 
 impl Counts {
-    fn flush(&mut self) {
+    fn flush(&self) {
         STATS.vma_locked_rcu.add(self.locked_rcu + self.locked_next);
         STATS.vma_locked_next.add(self.locked_next);
         STATS.vma_iter_continued.add(self.continued);
         STATS.mmap_lock_fallbacks.add(self.fallbacks);
         STATS.gap_retries.add(self.gap_retries);
-        *self = Self::default();
     }
 }
 
@@ -244,12 +252,10 @@ impl MmStep {
         // forever behind a preempted tree writer (`Documentation/`, /proc's livelock).
         let keep_rcu = context == Context::Atomic && cfg!(CONFIG_PREEMPT_RCU);
         // A lookup that does not continue the iterator starts at the root. If the next VMA is
-        // probably adjacent (step 1), `lock_vma_under_rcu(from)` finds and locks it in a
-        // cheaper walk (`mas_walk()`, no iterator set up): a VMA containing `from` is the
-        // answer and leaves no gap to check.
+        // probably adjacent, step 1's guess is a cheaper walk (`mas_walk()`, no iterator set
+        // up).
         if !keep_rcu && expect_adjacent {
-            if let Some(locked) = lock_vma_at(mm, from) {
-                counts.locked_rcu += 1;
+            if let Some(locked) = lock_covering(mm, from, counts) {
                 return Ok(Some(locked));
             }
         }
@@ -333,8 +339,7 @@ fn own_step(
     // Step 1 of the module documentation.
     let seq = WriteSeq::sample(mm);
     if expect_adjacent {
-        if let Some(locked) = lock_vma_at(mm, from) {
-            counts.locked_rcu += 1;
+        if let Some(locked) = lock_covering(mm, from, counts) {
             return Ok(Some(locked));
         }
     }
