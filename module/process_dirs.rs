@@ -39,6 +39,14 @@ use crate::{
 extern "C" {
     fn rust_procmaps_next_task(p: *mut bindings::task_struct) -> *mut bindings::task_struct;
     fn rust_procmaps_tracepoint_synchronize_unregister();
+    /// `lib/sort.c` (exported; `linux/sort.h` is not in the kernel crate's bindings).
+    fn sort(
+        base: *mut c_void,
+        num: usize,
+        size: usize,
+        cmp: bindings::cmp_func_t,
+        swap: bindings::swap_func_t,
+    );
 }
 
 /// The directory tree: `rust_procmaps/` and one subdirectory per process.
@@ -66,34 +74,32 @@ impl WorkItem for ProcessDirs {
     }
 }
 
-/// Sorts `v` in place. A heapsort of our own: `core`'s sorts end in a panic path
-/// (`panic_on_ord_violation`) that objtool does not know cannot return, so an `-O2` build
-/// warns that the sort "falls through to the next function".
-fn heapsort(v: &mut [i32]) {
-    fn sift_down(v: &mut [i32], mut root: usize, end: usize) {
-        loop {
-            let mut child = 2 * root + 1;
-            if child >= end {
-                return;
-            }
-            if child + 1 < end && v[child] < v[child + 1] {
-                child += 1;
-            }
-            if v[root] >= v[child] {
-                return;
-            }
-            v.swap(root, child);
-            root = child;
-        }
-    }
-    let n = v.len();
-    for root in (0..n / 2).rev() {
-        sift_down(v, root, n);
-    }
-    for end in (1..n).rev() {
-        v.swap(0, end);
-        sift_down(v, 0, end);
-    }
+/// `sort()` of `lib/sort.c`'s comparison for `i32`s.
+///
+/// # Safety
+///
+/// `a` and `b` must point to `i32`s (elements of the slice being sorted).
+unsafe extern "C" fn cmp_i32(a: *const c_void, b: *const c_void) -> c_int {
+    // SAFETY: Per the function's safety requirement.
+    let (a, b) = unsafe { (*a.cast::<i32>(), *b.cast::<i32>()) };
+    a.cmp(&b) as c_int
+}
+
+/// Sorts `v` in place with the kernel's `sort()`. (`core`'s sorts end in a panic path,
+/// `panic_on_ord_violation`, that objtool does not know cannot return: an `-O2` build warns
+/// that the sort "falls through to the next function".)
+fn sort_i32(v: &mut [i32]) {
+    // SAFETY: `v` is `v.len()` contiguous `i32`s that `sort()` may reorder; `cmp_i32` compares
+    // two of them; no swap function means the kernel's own for the element size.
+    unsafe {
+        sort(
+            v.as_mut_ptr().cast(),
+            v.len(),
+            core::mem::size_of::<i32>(),
+            Some(cmp_i32),
+            None,
+        )
+    };
 }
 
 /// Thread-group ids of all processes, sorted.
@@ -119,7 +125,7 @@ fn live_tgids() -> Result<KVec<i32>> {
             }
         };
         if complete {
-            heapsort(&mut tgids);
+            sort_i32(&mut tgids);
             return Ok(tgids);
         }
         capacity *= 2;
@@ -416,16 +422,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn heapsort_sorts() {
+    fn sort_i32_sorts() {
         let mut v = [5, 3, 9, 1, 5, 0, -2, 7, 3, 8];
-        heapsort(&mut v);
+        sort_i32(&mut v);
         assert_eq!(v, [-2, 0, 1, 3, 3, 5, 5, 7, 8, 9]);
         let mut desc = [6, 5, 4, 3, 2, 1];
-        heapsort(&mut desc);
+        sort_i32(&mut desc);
         assert_eq!(desc, [1, 2, 3, 4, 5, 6]);
         let (mut one, mut none): ([i32; 1], [i32; 0]) = ([4], []);
-        heapsort(&mut one);
-        heapsort(&mut none);
+        sort_i32(&mut one);
+        sort_i32(&mut none);
         assert_eq!(one, [4]);
     }
 }
