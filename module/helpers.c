@@ -74,6 +74,18 @@ int rust_procmaps_lock_next_vma(struct mm_struct *mm, struct vma_iterator *vmi,
 	return 0;
 }
 
+int rust_procmaps_lock_next_vma_rcu(struct mm_struct *mm, unsigned long addr,
+				    struct vm_area_struct **vma, bool *fell_back)
+{
+	VMA_ITERATOR(vmi, mm, addr);
+	int ret;
+
+	rcu_read_lock();
+	ret = rust_procmaps_lock_next_vma(mm, &vmi, addr, false, vma, fell_back);
+	rcu_read_unlock();
+	return ret;
+}
+
 bool rust_procmaps_speculate_try_begin(struct mm_struct *mm, unsigned int *seq)
 {
 	return mmap_lock_speculate_try_begin(mm, seq);
@@ -104,14 +116,13 @@ const struct inode *rust_procmaps_file_user_inode(const struct file *f)
 	return file_user_inode(f);
 }
 
-bool rust_procmaps_vma_is_initial_heap(const struct vm_area_struct *vma)
+const char *rust_procmaps_vma_heap_or_stack(const struct vm_area_struct *vma)
 {
-	return vma_is_initial_heap(vma);
-}
-
-bool rust_procmaps_vma_is_initial_stack(const struct vm_area_struct *vma)
-{
-	return vma_is_initial_stack(vma);
+	if (vma_is_initial_heap(vma))
+		return "[heap]";
+	if (vma_is_initial_stack(vma))
+		return "[stack]";
+	return NULL;
 }
 
 void rust_procmaps_seq_setwidth(struct seq_file *m, size_t size)

@@ -121,6 +121,12 @@ extern "C" {
         vma: *mut *mut bindings::vm_area_struct,
         fell_back: *mut bool,
     ) -> c_int;
+    fn rust_procmaps_lock_next_vma_rcu(
+        mm: *mut bindings::mm_struct,
+        addr: usize,
+        vma: *mut *mut bindings::vm_area_struct,
+        fell_back: *mut bool,
+    ) -> c_int;
 }
 
 /// Whether the user of a cursor sleeps while it holds a VMA (module documentation).
@@ -223,7 +229,8 @@ impl Counts {
     }
 }
 
-/// mm's own step, `lock_next_vma()`, and the VMA iterator it continues.
+/// mm's own step, `lock_next_vma()`, and the VMA iterator it continues (with
+/// [`Context::Atomic`]; otherwise each lookup is one helper call with an iterator of its own).
 ///
 /// # Invariants
 ///
@@ -259,26 +266,37 @@ impl MmStep {
                 return Ok(Some(locked));
             }
         }
-        let (rcu, reset) = match self.rcu.take() {
-            // Still in the section where `vmi` stopped at the VMA ending at `from`: continue.
-            Some((rcu, end)) if end == from => (rcu, false),
-            held => (held.map_or_else(rcu::read_lock, |(rcu, _)| rcu), true),
-        };
         let mut vma = core::ptr::null_mut();
         let mut fell_back = false;
-        // SAFETY: `mm` has users, `rcu` holds the RCU read lock that `lock_next_vma()` needs
-        // (it may drop and retake it, and returns with it held), and `vmi` is set for `mm` in
-        // this section (invariant), or `reset` has the helper set it first. The caller holds
-        // no other VMA lock.
-        let ret = unsafe {
-            rust_procmaps_lock_next_vma(
-                mm.as_raw(),
-                &mut self.vmi,
-                from,
-                reset,
-                &mut vma,
-                &mut fell_back,
-            )
+        let (ret, kept) = if keep_rcu {
+            let (rcu, reset) = match self.rcu.take() {
+                // Still in the section where `vmi` stopped at the VMA ending at `from`.
+                Some((rcu, end)) if end == from => (rcu, false),
+                held => (held.map_or_else(rcu::read_lock, |(rcu, _)| rcu), true),
+            };
+            // SAFETY: `mm` has users, `rcu` holds the RCU read lock that `lock_next_vma()`
+            // needs (it may drop and retake it, and returns with it held), and `vmi` is set
+            // for `mm` in this section (invariant), or `reset` has the helper set it first.
+            // The caller holds no other VMA lock.
+            let ret = unsafe {
+                rust_procmaps_lock_next_vma(
+                    mm.as_raw(),
+                    &mut self.vmi,
+                    from,
+                    reset,
+                    &mut vma,
+                    &mut fell_back,
+                )
+            };
+            (ret, Some((rcu, reset)))
+        } else {
+            // One call: the helper's own RCU section and iterator (`self.vmi` is not used).
+            // SAFETY: `mm` has users; no RCU section is needed around the call; the caller
+            // holds no other VMA lock.
+            let ret = unsafe {
+                rust_procmaps_lock_next_vma_rcu(mm.as_raw(), from, &mut vma, &mut fell_back)
+            };
+            (ret, None)
         };
         if fell_back {
             counts.fallbacks += 1;
@@ -289,11 +307,11 @@ impl MmStep {
         };
         if !fell_back {
             counts.locked_next += 1;
-            counts.continued += u64::from(!reset);
+            counts.continued += u64::from(kept.as_ref().is_some_and(|(_, reset)| !reset));
         }
         // INVARIANT: `lock_next_vma()` returned it read-locked, attached to `mm`.
         let locked = VmaReadLock { vma };
-        if keep_rcu {
+        if let Some((rcu, _)) = kept {
             // INVARIANT: `rcu` is the section `vmi` just moved in; it stands at `locked`.
             self.rcu = Some((rcu, locked.end()));
         }

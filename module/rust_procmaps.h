@@ -38,6 +38,12 @@ bool rust_procmaps_lock_next_vma_exported(void);
 int rust_procmaps_lock_next_vma(struct mm_struct *mm, struct vma_iterator *vmi,
 				unsigned long addr, bool reset,
 				struct vm_area_struct **vma, bool *fell_back);
+/*
+ * mm_lock.rs: the same in an RCU section of its own, with an iterator of its
+ * own at @addr (as /proc's query_vma_find_by_addr()): one call per lookup.
+ */
+int rust_procmaps_lock_next_vma_rcu(struct mm_struct *mm, unsigned long addr,
+				    struct vm_area_struct **vma, bool *fell_back);
 /* mm_lock.rs: mmap_lock_speculate_try_begin(). */
 bool rust_procmaps_speculate_try_begin(struct mm_struct *mm,
 				       unsigned int *seq);
@@ -52,10 +58,11 @@ bool rust_procmaps_vma_start_read_locked(struct vm_area_struct *vma);
 const struct path *rust_procmaps_file_user_path(const struct file *f);
 /* vma_format.rs: file_user_inode(). */
 const struct inode *rust_procmaps_file_user_inode(const struct file *f);
-/* vma_format.rs: vma_is_initial_heap(). */
-bool rust_procmaps_vma_is_initial_heap(const struct vm_area_struct *vma);
-/* vma_format.rs: vma_is_initial_stack(). */
-bool rust_procmaps_vma_is_initial_stack(const struct vm_area_struct *vma);
+/*
+ * vma_format.rs: "[heap]" if vma_is_initial_heap(), else "[stack]" if
+ * vma_is_initial_stack(), else NULL: one call where get_vma_name() asks both.
+ */
+const char *rust_procmaps_vma_heap_or_stack(const struct vm_area_struct *vma);
 /* vma_format.rs: seq_setwidth(). */
 void rust_procmaps_seq_setwidth(struct seq_file *m, size_t size);
 

@@ -39,8 +39,7 @@ use crate::{
 extern "C" {
     fn rust_procmaps_file_user_path(f: *const bindings::file) -> *const bindings::path;
     fn rust_procmaps_file_user_inode(f: *const bindings::file) -> *const bindings::inode;
-    fn rust_procmaps_vma_is_initial_heap(vma: *const bindings::vm_area_struct) -> bool;
-    fn rust_procmaps_vma_is_initial_stack(vma: *const bindings::vm_area_struct) -> bool;
+    fn rust_procmaps_vma_heap_or_stack(vma: *const bindings::vm_area_struct) -> *const c_char;
 }
 
 /// Width of the header before the name: `25 + sizeof(void *) * 6 - 1` as in `task_mmu.c`.
@@ -95,34 +94,15 @@ pub(crate) fn vma_name<'a>(vma: &'a VmaRef) -> VmaName<'a> {
         }
     }
     // SAFETY: The VMA is held and has an mm.
-    if unsafe { rust_procmaps_vma_is_initial_heap(raw) } {
-        return VmaName::Str(c"[heap]");
-    }
-    // SAFETY: As above.
-    if unsafe { rust_procmaps_vma_is_initial_stack(raw) } {
-        return VmaName::Str(c"[stack]");
+    let heap_or_stack = unsafe { rust_procmaps_vma_heap_or_stack(raw) };
+    if !heap_or_stack.is_null() {
+        // SAFETY: A non-null result is one of the helper's static C strings.
+        return VmaName::Str(unsafe { CStr::from_char_ptr(heap_or_stack) });
     }
     match anon {
         Some(name) => VmaName::Anon("anon", name),
         None => VmaName::None,
     }
-}
-
-/// Writes the header of a line (`show_vma_header_prefix()`) and sets the width the name is
-/// padded to.
-#[inline(always)]
-fn write_header(
-    out: &mut SeqOut<'_>,
-    start: usize,
-    end: usize,
-    fl: bindings::vm_flags_t,
-    pgoff: u64,
-    dev: u32,
-    ino: u64,
-) {
-    let line = header_line(start, end, fl, pgoff, dev, ino);
-    out.set_width(HEADER_WIDTH);
-    line.write_to(out);
 }
 
 /// The header of a line, `show_vma_header_prefix()`: range, permissions, offset, device,
@@ -166,14 +146,21 @@ fn header_line(
 /// Prints the header line of `smaps_rollup`: the span from the first VMA's start to the last
 /// VMA's end (`0-0` for an empty address space) and `[rollup]`.
 pub(crate) fn show_rollup_header(out: &mut SeqOut<'_>, start: usize, end: usize) {
-    write_header(out, start, end, 0, 0, 0, 0);
-    out.pad(b' ');
+    write_named(out, header_line(start, end, 0, 0, 0, 0));
     out.puts(c"[rollup]\n");
+}
+
+/// Writes the header of a line that a name follows: the width the name is padded to, the
+/// header, the padding (`show_vma_header_prefix()`, then `seq_pad()`).
+fn write_named(out: &mut SeqOut<'_>, header: LineBuf) {
+    out.set_width(HEADER_WIDTH);
+    header.write_to(out);
+    out.pad(b' ');
 }
 
 /// Prints the `maps` line of `shown`.
 pub(crate) fn show_map_vma(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
-    let name = match shown {
+    let (mut header, name) = match shown {
         Shown::Vma(vma) => {
             let raw = vma.as_ptr();
             // SAFETY: The VMA is held, so its file is stable.
@@ -191,18 +178,24 @@ pub(crate) fn show_map_vma(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
                     )
                 }
             };
-            write_header(out, vma.start(), vma.end(), vma.flags(), pgoff, dev, ino);
-            vma_name(vma)
+            (
+                header_line(vma.start(), vma.end(), vma.flags(), pgoff, dev, ino),
+                vma_name(vma),
+            )
         }
-        Shown::Gate(gate) => {
-            write_header(out, gate.start(), gate.end(), gate.flags(), 0, 0, 0);
-            VmaName::Str(gate.name())
-        }
+        Shown::Gate(gate) => (
+            header_line(gate.start(), gate.end(), gate.flags(), 0, 0, 0),
+            VmaName::Str(gate.name()),
+        ),
     };
-    if !matches!(name, VmaName::None) {
-        // Pads to the width set by the header and adds one space.
-        out.pad(b' ');
+    if let VmaName::None = name {
+        // Nothing is padded, so no width to set: the line is the header and its newline, in
+        // one write (most lines of a large address space are anonymous).
+        header.byte(b'\n');
+        header.write_to(out);
+        return;
     }
+    write_named(out, header);
     match name {
         VmaName::None => {}
         VmaName::Path(path) => out.path(path),
