@@ -11,6 +11,8 @@
 #                it loads, serves maps, says smaps are unavailable
 #   make bench   contention benchmark on a non-debug kernel (~5 min warm);
 #                results in results/latest/ (bench-quick: CI smoke, ~45 s warm)
+#   make bench-inline  the same with the Rust -> C helpers inlined
+#                (CONFIG_RUST_INLINE_HELPERS, clang 22): results/latest-inline/
 #   make lint    rustfmt, clippy, checkpatch --strict (make check runs it first)
 #   make kunit   only the module's KUnit suites, in the guest
 #   make rust-analyzer   module/rust-project.json for editors
@@ -18,7 +20,7 @@
 #                (PROFILE="maps:10000:0 smaps_rollup:1:1024" to choose)
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
-.PHONY: all run check check-unpatched bench bench-quick lint kunit rust-analyzer profile modules clean
+.PHONY: all run check check-unpatched bench bench-quick bench-inline lint kunit rust-analyzer profile modules clean
 
 ifneq ($(KDIR),)
 all: modules
@@ -40,6 +42,9 @@ bench:
 
 bench-quick:
 	@scripts/run-guest.sh bench --quick
+
+bench-inline:
+	@scripts/run-guest.sh bench-inline
 
 lint:
 	@scripts/lint.sh

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Turn a benchmark guest log into results: raw CSV, table.md, max_latency.png.
-# A full run also updates results/latest/ in the repo (what the README shows);
-# a --quick run (CI smoke) only checks that every arm produced numbers.
-#   scripts/bench-report.sh GUEST_LOG QUICK(0|1)
+# A full run also updates results/latest/ in the repo (what the README shows;
+# results/latest-inline/ for make bench-inline); a --quick run (CI smoke) only
+# checks that every arm produced numbers.
+#   scripts/bench-report.sh GUEST_LOG QUICK(0|1) [RESULTS_DIR]
 
 . "$(dirname "$0")/lib.sh"
 
-log_file=$1 quick=${2:-0}
+log_file=$1 quick=${2:-0} dir=${3:-latest}
 stamp=$(date -u +%Y%m%d-%H%M%S)
 out=$ROOT/build/bench-results/$stamp
 mkdir -p "$out"
@@ -20,8 +21,8 @@ in_root gnuplot -e "dir='/build/bench-results/$stamp'; title='rust_procmaps cont
 	log "plot failed"
 log "results in $out"
 if [ "$quick" = 0 ] && [ $status = 0 ]; then
-	mkdir -p "$REPO/results/latest"
-	cp "$out"/{table.md,victim_runs.csv,scanner_runs.csv,readcost.csv,max_latency.png} "$REPO/results/latest/"
-	log "updated results/latest/"
+	mkdir -p "$REPO/results/$dir"
+	cp "$out"/{table.md,victim_runs.csv,scanner_runs.csv,readcost.csv,max_latency.png} "$REPO/results/$dir/"
+	log "updated results/$dir/"
 fi
 exit $status

@@ -5,6 +5,8 @@
 #   scripts/build-kernel.sh bench     -> the same options without debugging
 #   scripts/build-kernel.sh unpatched -> bench's options, without kernel/patches/
 #                                        (its own source tree)
+#   scripts/build-kernel.sh bench-inline -> bench's options and
+#                                        CONFIG_RUST_INLINE_HELPERS, with clang 22
 # The tree is unpacked from the root's linux-source package and patched with
 # kernel/patches/*.patch (exports only, see Documentation/rust_procmaps.rst);
 # the build dir is keyed by flavour, and a stamp of the config fragments,
@@ -15,7 +17,18 @@
 flavour=${1:-debug}
 [ -f "$REPO/kernel/$flavour.config" ] || die "unknown kernel flavour '$flavour'"
 
-"$REPO/scripts/setup-toolchain.sh"
+# A flavour's fragments: base, then for bench-inline bench's, then its own.
+fragments=("$REPO/kernel/base.config")
+[ "$flavour" = bench-inline ] && fragments+=("$REPO/kernel/bench.config")
+fragments+=("$REPO/kernel/$flavour.config")
+kvars=$(kernel_make_vars "$flavour")
+toolchain_stamps=("$ROOT/.rust_procmaps-toolchain")
+if [ "$flavour" = bench-inline ]; then
+	"$REPO/scripts/setup-toolchain.sh" inline
+	toolchain_stamps+=("$ROOT/.rust_procmaps-toolchain-inline")
+else
+	"$REPO/scripts/setup-toolchain.sh"
+fi
 
 src=/build/linux-source-$KSERIES
 patch_files=("$REPO"/kernel/patches/*.patch)
@@ -28,9 +41,9 @@ stamp=$ROOT$obj/.rust_procmaps-stamp
 # Keyed by the fragments and the compiler/kernel package versions (not by the
 # rest of the root's package list, so adding a tool does not rebuild kernels).
 patches=$(cat "${patch_files[@]}" /dev/null | sha256sum | cut -c1-16)
-want=$( (cat "$REPO/kernel/base.config" "$REPO/kernel/$flavour.config"
+want=$( (cat "${fragments[@]}"
 	echo "patches $patches"
-	sed 1d "$ROOT/.rust_procmaps-toolchain") | sha256sum | cut -c1-16)
+	for t in "${toolchain_stamps[@]}"; do sed 1d "$t"; done) | sha256sum | cut -c1-16)
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$ROOT$obj/arch/x86/boot/bzImage" ]; then
 	exit 0
@@ -61,14 +74,14 @@ fi
 
 log "configuring the $flavour kernel"
 mkdir -p "$ROOT$obj"
-cat "$REPO/kernel/base.config" "$REPO/kernel/$flavour.config" >"$ROOT$obj/fragment.config"
+cat "${fragments[@]}" >"$ROOT$obj/fragment.config"
 in_root /bin/bash -c "
 	set -e
 	cd $src
-	make -s LLVM=1 O=$obj tinyconfig >/dev/null
+	make -s $kvars O=$obj tinyconfig >/dev/null
 	scripts/kconfig/merge_config.sh -m -O $obj $obj/.config $obj/fragment.config >/dev/null
-	make -s LLVM=1 O=$obj olddefconfig >/dev/null
-	make -s LLVM=1 O=$obj rustavailable >/dev/null
+	make -s $kvars O=$obj olddefconfig >/dev/null
+	make -s $kvars O=$obj rustavailable >/dev/null
 "
 
 # Several options silently drop when a dependency is missing: check them all.
@@ -86,7 +99,7 @@ done <"$ROOT$obj/fragment.config"
 
 log "building the $flavour kernel (first build about 12 min on 2 cores; progress every 30 s)"
 start=$(date +%s)
-in_root /bin/bash -c "cd $src && make LLVM=1 O=$obj -j$(nproc)" >"$ROOT$obj/build.log" 2>&1 &
+in_root /bin/bash -c "cd $src && make $kvars O=$obj -j$(nproc)" >"$ROOT$obj/build.log" 2>&1 &
 pid=$!
 while kill -0 $pid 2>/dev/null; do
 	sleep 30

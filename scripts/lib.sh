@@ -10,6 +10,21 @@ ROOT=$CACHE/trixie-root
 # Kernel series we build against; the exact package version is recorded.
 KSERIES=7.3
 
+# The bindgen that bench-inline builds with (libclang 22 needs >= 0.72.1;
+# trixie's is 0.71.1): built by `cargo install` in setup-toolchain.sh inline.
+INLINE_BINDGEN=0.72.1
+
+# The make variables of a kernel flavour's toolchain: the root's clang, except
+# for bench-inline, whose CONFIG_RUST_INLINE_HELPERS needs a clang of rustc's
+# LLVM major (22) and a bindgen that works with its libclang.
+kernel_make_vars() {
+	case $1 in
+	bench-inline)
+		echo "LLVM=-22 BINDGEN=/opt/bindgen-$INLINE_BINDGEN/bin/bindgen LIBCLANG_PATH=/usr/lib/llvm-22/lib" ;;
+	*) echo "LLVM=1" ;;
+	esac
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 

@@ -5,6 +5,9 @@
 #   scripts/run-guest.sh check         the README's `make check` (debug kernel):
 #                                      ends with "N passed, N failed, N skipped"
 #   scripts/run-guest.sh bench [--quick]  `make bench` (non-debug kernel)
+#   scripts/run-guest.sh bench-inline  `make bench-inline`: the same on the
+#                                      bench kernel with the Rust -> C helpers
+#                                      inlined (results/latest-inline/)
 #   scripts/run-guest.sh unpatched     `make check-unpatched`: the module on a
 #                                      kernel without kernel/patches/
 #   scripts/run-guest.sh profile       `make profile`: perf profiles of the
@@ -22,6 +25,7 @@ quick=0
 [ "${2:-}" = --quick ] && quick=1
 case $mode in
 bench|unpatched) flavour=$mode ;;
+bench-inline) flavour=bench-inline mode=bench ;;
 profile) flavour=bench ;;
 *) flavour=debug ;;
 esac
@@ -92,7 +96,8 @@ set -e
 # Every mode's log is checked for kernel reports; a benchmark also needs numbers.
 if [ "$mode" = bench ]; then
 	report=0
-	"$REPO/scripts/bench-report.sh" "$out" "$quick" || report=$?
+	"$REPO/scripts/bench-report.sh" "$out" "$quick" \
+		"latest${flavour#bench}" || report=$?
 	"$REPO/scripts/check-guest-log.sh" "$out" "$mode"
 	exit $report
 fi

@@ -3,6 +3,9 @@
 # Build (once) a Debian 13 root with rustc + rust-src from trixie-backports,
 # bindgen, clang/lld, QEMU, busybox and the linux-source-7.3 package.
 # Idempotent: a stamp records the package set; a changed set rebuilds.
+# `setup-toolchain.sh inline` also installs what the bench-inline kernel needs
+# (kernel_make_vars in lib.sh): clang/lld/llvm 22 from trixie, and bindgen
+# $INLINE_BINDGEN built with the host's `cargo install`.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -13,7 +16,26 @@ ca-certificates perl"
 want="v1 $PKGS_BPO $PKGS"
 stamp=$ROOT/.rust_procmaps-toolchain
 
+setup_inline() {
+	local istamp=$ROOT/.rust_procmaps-toolchain-inline
+	local iwant="v1 clang-22 lld-22 llvm-22 libclang1-22 bindgen-cli $INLINE_BINDGEN"
+	[ -f "$istamp" ] && [ "$(head -n1 "$istamp")" = "$iwant" ] && return
+	log "installing clang 22 into the root and building bindgen $INLINE_BINDGEN (about 2 min)"
+	in_root /bin/bash -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends clang-22 lld-22 llvm-22 libclang1-22' >>"$CACHE/apt.log" 2>&1 ||
+		die "apt-get install clang-22 failed (see $CACHE/apt.log)"
+	command -v cargo >/dev/null || die "bench-inline needs the host's cargo to build bindgen"
+	cargo install --locked --quiet bindgen-cli --version "=$INLINE_BINDGEN" \
+		--root "$ROOT/opt/bindgen-$INLINE_BINDGEN" || die "cargo install bindgen-cli failed"
+	{
+		echo "$iwant"
+		in_root dpkg-query -W -f '${Package} ${Version}\n' clang-22 lld-22 llvm-22
+		in_root "/opt/bindgen-$INLINE_BINDGEN/bin/bindgen" --version
+	} >"$istamp"
+}
+
 if [ -f "$stamp" ] && [ "$(head -n1 "$stamp")" = "$(echo $want)" ]; then
+	[ "${1:-}" = inline ] && setup_inline
 	exit 0
 fi
 
@@ -60,3 +82,5 @@ in_root /bin/bash -c "
 } >"$stamp"
 log "toolchain ready:"
 sed 1d "$stamp" >&2
+[ "${1:-}" = inline ] && setup_inline
+exit 0
