@@ -268,7 +268,10 @@ impl MmStep {
         }
         let mut vma = core::ptr::null_mut();
         let mut fell_back = false;
-        let (ret, kept) = if keep_rcu {
+        // With `keep_rcu`, the section `vmi` moves in, and whether it continued there.
+        let mut kept = None;
+        let mut continued = false;
+        let ret = if keep_rcu {
             let (rcu, reset) = match self.rcu.take() {
                 // Still in the section where `vmi` stopped at the VMA ending at `from`.
                 Some((rcu, end)) if end == from => (rcu, false),
@@ -288,15 +291,14 @@ impl MmStep {
                     &mut fell_back,
                 )
             };
-            (ret, Some((rcu, reset)))
+            kept = Some(rcu);
+            continued = !reset;
+            ret
         } else {
             // One call: the helper's own RCU section and iterator (`self.vmi` is not used).
             // SAFETY: `mm` has users; no RCU section is needed around the call; the caller
             // holds no other VMA lock.
-            let ret = unsafe {
-                rust_procmaps_lock_next_vma_rcu(mm.as_raw(), from, &mut vma, &mut fell_back)
-            };
-            (ret, None)
+            unsafe { rust_procmaps_lock_next_vma_rcu(mm.as_raw(), from, &mut vma, &mut fell_back) }
         };
         if fell_back {
             counts.fallbacks += 1;
@@ -307,11 +309,11 @@ impl MmStep {
         };
         if !fell_back {
             counts.locked_next += 1;
-            counts.continued += u64::from(kept.as_ref().is_some_and(|(_, reset)| !reset));
+            counts.continued += u64::from(continued);
         }
         // INVARIANT: `lock_next_vma()` returned it read-locked, attached to `mm`.
         let locked = VmaReadLock { vma };
-        if let Some((rcu, _)) = kept {
+        if let Some(rcu) = kept {
             // INVARIANT: `rcu` is the section `vmi` just moved in; it stands at `locked`.
             self.rcu = Some((rcu, locked.end()));
         }
