@@ -168,7 +168,7 @@ static void run_faults(struct __test_metadata *_metadata, const char *attr,
 
 	/* Afterwards the module is there (loaded again if the last load failed) and exact. */
 	ASSERT_EQ(0, ensure_loaded());
-	usleep(200 * 1000);
+	ASSERT_EQ(0, wait_ours(target));
 	ASSERT_EQ(0, read_all(path, 4096, &again));
 	EXPECT_EQ(want.len, again.len);
 	EXPECT_EQ(0, memcmp(want.data, again.data, want.len));

@@ -24,13 +24,6 @@
 
 static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
-static int unpatched(void)
-{
-	const char *env = getenv("RPM_UNPATCHED");
-
-	return env && !strcmp(env, "1");
-}
-
 /* Address of kernel (not module) text symbol @name, or 0. */
 static uint64_t kallsyms_addr(const char *name)
 {

@@ -18,14 +18,6 @@
 
 #define BIG (1024UL << 20)
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int waiting_for_mmap_lock(pid_t pid)
 {
 	char path[64], wchan[128] = "";
@@ -105,6 +97,7 @@ FIXTURE_SETUP(killable)
 		fork_ms(1);
 	}
 	usleep(200 * 1000);
+	ASSERT_EQ(0, wait_ours(self->target));
 }
 
 FIXTURE_TEARDOWN(killable)

@@ -19,30 +19,6 @@
 #include "kselftest_harness.h"
 #include "procmaps_util.h"
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* Milliseconds until @path exists (@want_exists) or not, -1 after @limit_ms. */
-static double wait_path(const char *path, int want_exists, double limit_ms)
-{
-	double start = now_ms();
-
-	for (;;) {
-		double elapsed = now_ms() - start;
-
-		if ((access(path, F_OK) == 0) == want_exists)
-			return elapsed;
-		if (elapsed > limit_ms)
-			return -1;
-		usleep(500);
-	}
-}
-
 static pid_t spawn_sleeper(void)
 {
 	pid_t pid = fork();

@@ -475,13 +475,6 @@ TEST(query_all_processes)
 	EXPECT_GT(compared, 10);
 }
 
-static int unpatched(void)
-{
-	const char *env = getenv("RPM_UNPATCHED");
-
-	return env && !strcmp(env, "1");
-}
-
 /*
  * The build ID of an executable's text: /proc's and ours. With RPM_UNPATCHED=1
  * (make check-unpatched: build_id_parse_file() is not exported) a query that

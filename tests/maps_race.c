@@ -207,6 +207,7 @@ FIXTURE_SETUP(race)
 	if (mutator == 0)
 		mutate_forever();
 	usleep(200 * 1000);
+	ASSERT_EQ(0, wait_ours(mutator));
 }
 
 FIXTURE_TEARDOWN(race)

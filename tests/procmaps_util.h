@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEBUGFS_DIR "/sys/kernel/debug/rust_procmaps"
@@ -34,6 +35,52 @@ static inline void ours_path(char *out, size_t size, int pid, const char *file)
 static inline void proc_path(char *out, size_t size, int pid, const char *file)
 {
 	snprintf(out, size, "/proc/%d/%s", pid, file);
+}
+
+static inline double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Milliseconds until @path exists (@want_exists) or not, -1 after @limit_ms. */
+static inline double wait_path(const char *path, int want_exists, double limit_ms)
+{
+	double start = now_ms();
+
+	for (;;) {
+		double elapsed = now_ms() - start;
+
+		if ((access(path, F_OK) == 0) == want_exists)
+			return elapsed;
+		if (elapsed > limit_ms)
+			return -1;
+		usleep(500);
+	}
+}
+
+/* Whether the guest runs the kernel without kernel/patches/ (no smaps files there). */
+static inline int unpatched(void)
+{
+	const char *env = getenv("RPM_UNPATCHED");
+
+	return env && !strcmp(env, "1");
+}
+
+/*
+ * Wait until @pid's directory has its files: the module creates it from a
+ * work item after fork, so a new process's files appear a little later
+ * (milliseconds; seconds on a loaded TCG guest). 0, or -1 after 10 s.
+ */
+static inline int wait_ours(int pid)
+{
+	char path[64];
+
+	/* The last file the module creates in the directory. */
+	ours_path(path, sizeof(path), pid, unpatched() ? "maps" : "smaps_rollup");
+	return wait_path(path, 1, 10000) < 0 ? -1 : 0;
 }
 
 /*
@@ -181,7 +228,12 @@ static inline pid_t spawn_stopped(int (*setup)(void))
 			WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		return -1;
 	}
-	usleep(200 * 1000);
+	if (wait_ours(pid)) {
+		fprintf(stderr, "# no directory for %d after 10 s\n", pid);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
 	return pid;
 }
 

@@ -263,6 +263,7 @@ FIXTURE_SETUP(race)
 		mutate_forever();
 	}
 	usleep(500 * 1000);
+	ASSERT_EQ(0, wait_ours(target));
 }
 
 FIXTURE_TEARDOWN(race)

@@ -375,6 +375,8 @@ TEST_F_TIMEOUT(stress, readers_x_mutators, 3600)
 		ASSERT_GT(targets[i], 0);
 	}
 	usleep(300 * 1000);
+	for (i = 0; i < TARGETS; i++)
+		ASSERT_EQ(0, wait_ours(targets[i]));
 	for (i = 0; i < READER_PROCS; i++) {
 		readers[i] = fork();
 		ASSERT_GE(readers[i], 0);
