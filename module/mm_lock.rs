@@ -229,8 +229,91 @@ impl Counts {
     }
 }
 
-/// mm's own step, `lock_next_vma()`, and the VMA iterator it continues (with
-/// [`Context::Atomic`]; otherwise each lookup is one helper call with an iterator of its own).
+/// How a per-VMA cursor finds and locks its next VMA (module documentation), decided at its
+/// creation.
+enum Step {
+    /// The module's own step ([`own_step`]): the kernel does not export `lock_next_vma()`.
+    Own,
+    /// `lock_next_vma()` from the root for every lookup ([`mm_step`]): a
+    /// [`Context::MaySleep`] cursor, or a kernel without preemptible RCU.
+    Mm,
+    /// `lock_next_vma()` continuing its iterator within an RCU section kept open from one VMA
+    /// to the next ([`MmIter`]): a [`Context::Atomic`] cursor with preemptible RCU.
+    MmIter(MmIter),
+}
+
+impl Step {
+    fn new(context: Context) -> Self {
+        if !exports::lock_next_vma_available() {
+            Step::Own
+        } else if context == Context::Atomic && cfg!(CONFIG_PREEMPT_RCU) {
+            // Only with preemptible RCU: without it, readers that continue an iterator can
+            // spin forever behind a preempted tree writer (`Documentation/`, /proc's livelock).
+            // INVARIANT: `rcu` is `None`, so `vmi` is set up before its first use.
+            Step::MmIter(MmIter {
+                vmi: bindings::vma_iterator::default(),
+                rcu: None,
+            })
+        } else {
+            Step::Mm
+        }
+    }
+}
+
+/// What `lock_next_vma()` answered: counts it and makes the lock.
+///
+/// # Safety
+///
+/// `ret`, `vma` and `fell_back` are what one `lock_next_vma()` call on the cursor's mm returned.
+unsafe fn mm_step_result(
+    ret: c_int,
+    vma: *mut bindings::vm_area_struct,
+    fell_back: bool,
+    counts: &mut Counts,
+) -> Result<Option<VmaReadLock>> {
+    if fell_back {
+        counts.fallbacks += 1;
+    }
+    to_result(ret)?;
+    let Some(vma) = NonNull::new(vma) else {
+        return Ok(None);
+    };
+    if !fell_back {
+        counts.locked_next += 1;
+    }
+    // INVARIANT: `lock_next_vma()` returned it read-locked, attached to the cursor's mm (the function's
+    // safety requirement).
+    Ok(Some(VmaReadLock { vma }))
+}
+
+/// Finds the first VMA of `mm` that ends above `from` and read-locks it with
+/// `lock_next_vma()` from the root, in one helper call that opens and closes its own RCU
+/// section (module documentation). Same contract as [`own_step`].
+fn mm_step(
+    mm: &MmWithUser,
+    from: usize,
+    expect_adjacent: bool,
+    counts: &mut Counts,
+) -> Result<Option<VmaReadLock>> {
+    // If the next VMA is probably adjacent, step 1's guess is a cheaper walk (`mas_walk()`, no
+    // iterator set up).
+    if expect_adjacent {
+        if let Some(locked) = lock_covering(mm, from, counts) {
+            return Ok(Some(locked));
+        }
+    }
+    let mut vma = core::ptr::null_mut();
+    let mut fell_back = false;
+    // SAFETY: `mm` has users; no RCU section is needed around the call; the caller holds no
+    // other VMA lock.
+    let ret =
+        unsafe { rust_procmaps_lock_next_vma_rcu(mm.as_raw(), from, &mut vma, &mut fell_back) };
+    // SAFETY: What the call above returned for `mm`.
+    unsafe { mm_step_result(ret, vma, fell_back, counts) }
+}
+
+/// mm's own step, `lock_next_vma()`, and the VMA iterator it continues within one RCU
+/// section.
 ///
 /// # Invariants
 ///
@@ -238,86 +321,52 @@ impl Counts {
 /// `None`). While `rcu` is `Some((_, end))`,
 /// the RCU read-side section in which `vmi` last moved is still open and `vmi` stands at the
 /// VMA that ends at `end`; otherwise `vmi` must be set again before its next use.
-struct MmStep {
+struct MmIter {
     vmi: bindings::vma_iterator,
     rcu: Option<(rcu::Guard, usize)>,
 }
 
-impl MmStep {
+impl MmIter {
     /// Finds the first VMA of `mm` that ends above `from` and read-locks it, with
-    /// `lock_next_vma()` (module documentation). Same contract as [`own_step`]; with
-    /// [`Context::Atomic`] the RCU section stays open for the next call.
+    /// `lock_next_vma()`, continuing the iterator if it stopped at `from` in the RCU section
+    /// still open. Same contract as [`own_step`]; the RCU section stays open for the next call.
     fn lock_next(
         &mut self,
         mm: &MmWithUser,
         from: usize,
-        context: Context,
-        expect_adjacent: bool,
         counts: &mut Counts,
     ) -> Result<Option<VmaReadLock>> {
-        // Only with preemptible RCU: without it, readers that continue an iterator can spin
-        // forever behind a preempted tree writer (`Documentation/`, /proc's livelock).
-        let keep_rcu = context == Context::Atomic && cfg!(CONFIG_PREEMPT_RCU);
-        // A lookup that does not continue the iterator starts at the root. If the next VMA is
-        // probably adjacent, step 1's guess is a cheaper walk (`mas_walk()`, no iterator set
-        // up).
-        if !keep_rcu && expect_adjacent {
-            if let Some(locked) = lock_covering(mm, from, counts) {
-                return Ok(Some(locked));
-            }
-        }
+        let (rcu, reset) = match self.rcu.take() {
+            // Still in the section where `vmi` stopped at the VMA ending at `from`.
+            Some((rcu, end)) if end == from => (rcu, false),
+            held => (held.map_or_else(rcu::read_lock, |(rcu, _)| rcu), true),
+        };
         let mut vma = core::ptr::null_mut();
         let mut fell_back = false;
-        // With `keep_rcu`, the section `vmi` moves in, and whether it continued there.
-        let mut kept = None;
-        let mut continued = false;
-        let ret = if keep_rcu {
-            let (rcu, reset) = match self.rcu.take() {
-                // Still in the section where `vmi` stopped at the VMA ending at `from`.
-                Some((rcu, end)) if end == from => (rcu, false),
-                held => (held.map_or_else(rcu::read_lock, |(rcu, _)| rcu), true),
-            };
-            // SAFETY: `mm` has users, `rcu` holds the RCU read lock that `lock_next_vma()`
-            // needs (it may drop and retake it, and returns with it held), and `vmi` is set
-            // for `mm` in this section (invariant), or `reset` has the helper set it first.
-            // The caller holds no other VMA lock.
-            let ret = unsafe {
-                rust_procmaps_lock_next_vma(
-                    mm.as_raw(),
-                    &mut self.vmi,
-                    from,
-                    reset,
-                    &mut vma,
-                    &mut fell_back,
-                )
-            };
-            kept = Some(rcu);
-            continued = !reset;
-            ret
-        } else {
-            // One call: the helper's own RCU section and iterator (`self.vmi` is not used).
-            // SAFETY: `mm` has users; no RCU section is needed around the call; the caller
-            // holds no other VMA lock.
-            unsafe { rust_procmaps_lock_next_vma_rcu(mm.as_raw(), from, &mut vma, &mut fell_back) }
+        // SAFETY: `mm` has users, `rcu` holds the RCU read lock that `lock_next_vma()` needs
+        // (it may drop and retake it, and returns with it held), and `vmi` is set for `mm` in
+        // this section (invariant), or `reset` has the helper set it first. The caller holds
+        // no other VMA lock.
+        let ret = unsafe {
+            rust_procmaps_lock_next_vma(
+                mm.as_raw(),
+                &mut self.vmi,
+                from,
+                reset,
+                &mut vma,
+                &mut fell_back,
+            )
         };
-        if fell_back {
-            counts.fallbacks += 1;
-        }
-        to_result(ret)?;
-        let Some(vma) = NonNull::new(vma) else {
-            return Ok(None);
-        };
-        if !fell_back {
-            counts.locked_next += 1;
-            counts.continued += u64::from(continued);
-        }
-        // INVARIANT: `lock_next_vma()` returned it read-locked, attached to `mm`.
-        let locked = VmaReadLock { vma };
-        if let Some(rcu) = kept {
+        // SAFETY: What the call above returned for `mm`.
+        let locked = unsafe { mm_step_result(ret, vma, fell_back, counts) }?;
+        if let Some(locked) = &locked {
+            if !fell_back && !reset {
+                counts.continued += 1;
+            }
             // INVARIANT: `rcu` is the section `vmi` just moved in; it stands at `locked`.
             self.rcu = Some((rcu, locked.end()));
         }
-        Ok(Some(locked))
+        Ok(locked)
     }
 }
 
@@ -427,8 +476,7 @@ enum Held {
     /// Per-VMA mode; the VMA handed out last, if any, read-locked.
     PerVma {
         vma: Option<VmaReadLock>,
-        /// mm's `lock_next_vma()`, when exported.
-        step: Option<MmStep>,
+        step: Step,
         /// The last VMA began where the one before it ended: guess the next one does too.
         adjacent: bool,
         /// What the lookups took, for `stats`.
@@ -463,11 +511,7 @@ impl VmaCursor {
         let held = match params::lock_mode() {
             LockMode::PerVma => Held::PerVma {
                 vma: None,
-                // INVARIANT: `vmi` is set up (for `mm`) before its first use, as `rcu` is None.
-                step: exports::lock_next_vma_available().then(|| MmStep {
-                    vmi: bindings::vma_iterator::default(),
-                    rcu: None,
-                }),
+                step: Step::new(context),
                 adjacent: false,
                 counts: Counts::default(),
             },
@@ -509,10 +553,9 @@ impl VmaCursor {
                 // At most one VMA lock at a time: drop the previous one before the lookup.
                 *vma = None;
                 *vma = match step {
-                    Some(step) => {
-                        step.lock_next(&self.mm, from, self.context, *adjacent, counts)?
-                    }
-                    None => own_step(&self.mm, from, *adjacent, counts)?,
+                    Step::Own => own_step(&self.mm, from, *adjacent, counts)?,
+                    Step::Mm => mm_step(&self.mm, from, *adjacent, counts)?,
+                    Step::MmIter(iter) => iter.lock_next(&self.mm, from, counts)?,
                 };
                 *adjacent = vma.as_ref().is_some_and(|v| v.start() <= from);
             }
@@ -595,8 +638,8 @@ impl Drop for VmaCursor {
                 vma, step, counts, ..
             } => {
                 *vma = None;
-                if let Some(step) = step {
-                    step.rcu = None;
+                if let Step::MmIter(iter) = step {
+                    iter.rcu = None;
                 }
                 counts.flush();
             }

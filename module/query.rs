@@ -124,11 +124,7 @@ impl Drop for FileRef {
 
 /// `do_procmap_query()`.
 fn query(target: &Target, uarg: UserPtr) -> Result {
-    let mut size_bytes = [0u8; 8];
-    UserSlice::new(uarg, 8)
-        .reader()
-        .read_slice(&mut size_bytes)?;
-    let usize = u64::from_ne_bytes(size_bytes);
+    let usize: u64 = UserSlice::new(uarg, 8).reader().read()?;
     // The argument struct can never be that large: reject abuse.
     if usize > bindings::PAGE_SIZE as u64 {
         return Err(E2BIG);
@@ -162,39 +158,42 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
         return Err(EOPNOTSUPP);
     }
 
-    let mm = target.mm_for_query().ok_or(ESRCH)?;
-    // The name is copied into an allocation while the VMA is held.
-    let mut cursor = VmaCursor::new(mm, Context::MaySleep)?;
-    // A point lookup is only answered by the VMA covering the address: try it first. (A walk
-    // with COVERING_OR_NEXT_VMA from the end of the last VMA mostly starts in a gap, where the
-    // guess would cost a tree walk: measured with `make bench`'s query rows.)
-    if karg.query_flags & COVERING_OR_NEXT_VMA == 0 {
-        cursor.expect_covering();
-    }
-    let found = find(&mut cursor, &mut karg);
-    if cursor.took_mmap_lock() {
-        STATS.queries_mmap_locked.inc();
-    } else {
-        STATS.queries_vma_locked.inc();
-    }
-    // Unlock the VMA (or `mmap_lock`) and put the mm before parsing or copying anything.
-    drop(cursor);
-    let (name, file) = found?;
+    let (name, file) = {
+        let mm = target.mm_for_query().ok_or(ESRCH)?;
+        // The name is copied into an allocation while the VMA is held.
+        let mut cursor = VmaCursor::new(mm, Context::MaySleep)?;
+        // A point lookup is only answered by the VMA covering the address: try it first. (A
+        // walk with COVERING_OR_NEXT_VMA from the end of the last VMA mostly starts in a gap,
+        // where the guess would cost a tree walk: measured with `make bench`'s query rows.)
+        if karg.query_flags & COVERING_OR_NEXT_VMA == 0 {
+            cursor.expect_covering();
+        }
+        let found = find(&mut cursor, &mut karg);
+        if cursor.took_mmap_lock() {
+            STATS.queries_mmap_locked.inc();
+        } else {
+            STATS.queries_vma_locked.inc();
+        }
+        found
+        // The cursor is dropped here, where it lies: the VMA (or `mmap_lock`) is unlocked and
+        // the mm put before anything is parsed or copied.
+    }?;
 
     let mut build_id = [0u8; bindings::BUILD_ID_SIZE_MAX as usize];
     if karg.build_id_size != 0 {
         let mut build_id_size: u32 = 0;
-        let parsed = file.as_ref().map_or(Err(ENOENT), |file| {
+        let parsed = match &file {
+            None => Err(ENOENT),
             // SAFETY: We hold a reference to the file; `build_id` has room for
             // `BUILD_ID_SIZE_MAX` bytes; no lock is held and we may sleep and fault.
-            to_result(unsafe {
+            Some(file) => to_result(unsafe {
                 rust_procmaps_build_id_parse_file(
                     file.0.as_ptr(),
                     build_id.as_mut_ptr(),
                     &mut build_id_size,
                 )
-            })
-        });
+            }),
+        };
         match parsed {
             // No file, or no build ID in it: not an error, a size of 0.
             Err(_) => karg.build_id_size = 0,
@@ -204,7 +203,9 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
     }
     drop(file);
 
-    copy_out(karg.vma_name_addr, &name[..karg.vma_name_size as usize])?;
+    if let Some(name) = &name {
+        copy_out(karg.vma_name_addr, &name[..karg.vma_name_size as usize])?;
+    }
     copy_out(karg.build_id_addr, &build_id[..karg.build_id_size as usize])?;
     let out_len = (usize as usize).min(core::mem::size_of::<bindings::procmap_query>());
     // SAFETY: `karg` is a plain-integer struct without padding (uapi), readable for its size.
@@ -230,12 +231,12 @@ fn copy_out(addr: u64, bytes: &[u8]) -> Result {
 }
 
 /// `query_matching_vma()` and the fields read under the VMA's lock: fills `karg`, and returns
-/// the name (`vma_name_size` bytes of it are the answer) and, if the build ID is asked for, a
-/// reference to the VMA's file.
+/// the name if asked for and the VMA has one (`vma_name_size` bytes of it are the answer) and,
+/// if the build ID is asked for, a reference to the VMA's file.
 fn find(
     cursor: &mut VmaCursor,
     karg: &mut bindings::procmap_query,
-) -> Result<(KVec<u8>, Option<FileRef>)> {
+) -> Result<(Option<KVec<u8>>, Option<FileRef>)> {
     let flags = karg.query_flags;
     let mut addr = karg.query_addr as usize;
     let vma = loop {
@@ -290,10 +291,12 @@ fn find(
         },
     };
 
-    let mut name = KVec::new();
+    let mut name = None;
     if karg.vma_name_size != 0 {
         let buf_size = (karg.vma_name_size as usize).min(bindings::PATH_MAX as usize);
-        let name_size = vma_name(vma_format::vma_name(&vma), buf_size, &mut name)?;
+        // As `/proc`, no allocation for a VMA without a name.
+        name = vma_name(vma_format::vma_name(&vma), buf_size)?;
+        let name_size = name.as_ref().map_or(0, |name| name.len());
         if name_size > buf_size {
             return Err(ENAMETOOLONG);
         }
@@ -309,12 +312,13 @@ fn find(
     Ok((name, file))
 }
 
-/// The name as the query gives it, NUL included, into `out`: what `get_vma_name()` gives, the
-/// path unescaped (`d_path()` in a `buf_size` buffer). Returns its size (0: no name), which
-/// may exceed `buf_size` (the caller fails with `ENAMETOOLONG` then).
-fn vma_name(name: VmaName<'_>, buf_size: usize, out: &mut KVec<u8>) -> Result<usize> {
+/// The name as the query gives it, NUL included: what `get_vma_name()` gives, the path
+/// unescaped (`d_path()` in a `buf_size` buffer); `None` for no name. Its length may exceed
+/// `buf_size` (the caller fails with `ENAMETOOLONG` then).
+fn vma_name(name: VmaName<'_>, buf_size: usize) -> Result<Option<KVec<u8>>> {
+    let mut out = KVec::new();
     match name {
-        VmaName::None => Ok(0),
+        VmaName::None => return Ok(None),
         VmaName::Path(path) => {
             out.resize(buf_size, 0, GFP_KERNEL)?;
             // SAFETY: `path` is the path of a file the held VMA pins; `out` is writable for
@@ -330,19 +334,15 @@ fn vma_name(name: VmaName<'_>, buf_size: usize, out: &mut KVec<u8>) -> Result<us
             }
             out.copy_within(offset.., 0);
             out.truncate(buf_size - offset);
-            Ok(out.len())
         }
-        VmaName::Str(s) => {
-            out.extend_from_slice(s.to_bytes_with_nul(), GFP_KERNEL)?;
-            Ok(out.len())
-        }
+        VmaName::Str(s) => out.extend_from_slice(s.to_bytes_with_nul(), GFP_KERNEL)?,
         VmaName::Anon(kind, s) => {
             for part in [b"[".as_slice(), kind.as_bytes(), b":", s.to_bytes(), b"]\0"] {
                 out.extend_from_slice(part, GFP_KERNEL)?;
             }
-            Ok(out.len())
         }
     }
+    Ok(Some(out))
 }
 
 #[kunit_tests(rust_procmaps_query)]

@@ -88,6 +88,11 @@ profile)
 			/usr/bin/perf report -i /tmp/perf.data --stdio --no-children -g none -n \
 				--sort sym --percent-limit 0.5 2>/dev/null | grep -v '^$' |
 				grep -v '^# [^S]' | grep -v '^#$'
+			# The hottest instructions of the module (symbol+offset, as in
+			# objdump -d of the .ko) or of the kernel: where in a function.
+			echo "== hot addresses $side $1 N=$2 MB=$3"
+			/usr/bin/perf script -i /tmp/perf.data -G -F ip,sym,symoff 2>/dev/null |
+				awk '{ print $2 }' | sort | uniq -c | sort -rn | head -40
 		done
 	done
 	;;
