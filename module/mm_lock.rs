@@ -281,8 +281,8 @@ unsafe fn mm_step_result(
     if !fell_back {
         counts.locked_next += 1;
     }
-    // INVARIANT: `lock_next_vma()` returned it read-locked, attached to the cursor's mm (the function's
-    // safety requirement).
+    // INVARIANT: `lock_next_vma()` returned it read-locked, attached to the cursor's mm (the
+    // function's safety requirement).
     Ok(Some(VmaReadLock { vma }))
 }
 
