@@ -9,7 +9,7 @@
 #                "N passed, N failed, N skipped"
 #   make check-unpatched   the module on a kernel without kernel/patches/:
 #                it loads, serves maps, says smaps are unavailable
-#   make bench   contention benchmark on a non-debug kernel (~5 min warm);
+#   make bench   contention benchmark on a non-debug kernel (~7 min warm);
 #                results in results/latest/ (bench-quick: CI smoke, ~45 s warm)
 #   make bench-inline  the same with the Rust -> C helpers inlined
 #                (CONFIG_RUST_INLINE_HELPERS, clang 22): results/latest-inline/

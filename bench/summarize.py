@@ -3,7 +3,11 @@
 """Turn the benchmark guest's BENCH,... lines into raw CSV files, a Markdown
 table and gnuplot data, and check that every arm ran (exit 1 if not).
 
-    summarize.py GUEST_LOG OUT_DIR
+    summarize.py GUEST_LOG OUT_DIR [READCOST_LOG...]
+
+Each READCOST_LOG is the log of a further boot that only timed the reader-cost
+rows: the table then also gives each row's ratio in every boot (the main one
+first) and their median, and readcost_boots.csv has them raw.
 """
 import csv
 import statistics
@@ -29,8 +33,41 @@ def ratio(a, b):
     return a / b if b else float("nan")
 
 
+def readcost_row(f):
+    """A BENCH,readcost,... line split on commas, as a dict."""
+    return dict(file=f[2], vmas=int(f[3]), touched_mb=int(f[4]), reps=int(f[5]),
+                bytes=int(f[6]), proc_ms=float(f[7]), ours_ms=float(f[8]),
+                same_size=len(f) == 9)
+
+
+def readcost_of(log):
+    return [readcost_row(line.split(",")) for line in
+            log.read_text(errors="replace").splitlines()
+            if line.startswith("BENCH,readcost,") and len(line.split(",")) >= 9]
+
+
+def boots_table(boots):
+    """Markdown lines and CSV rows: each reader-cost row's ratio per boot, and the median."""
+    rows, md = [], ["", f"Reader cost over {len(boots)} boots (ours / /proc in each boot, "
+                    "both timed side by side in it; the median over boots, then the range):", "",
+                    "| file | VMAs | touched MiB | per boot | median | range |",
+                    "| --- | --- | --- | --- | --- | --- |"]
+    for i, r in enumerate(boots[0]):
+        key = (r["file"], r["vmas"], r["touched_mb"])
+        same = [b for boot in boots for b in boot if (b["file"], b["vmas"], b["touched_mb"]) == key]
+        ratios = [ratio(b["ours_ms"], b["proc_ms"]) for b in same]
+        for k, b in enumerate(same):
+            rows.append(dict(boot=k, **b))
+        mismatch = "" if all(b["same_size"] for b in same) else " (SIZE MISMATCH)"
+        md.append(f"| {r['file']} | {r['vmas']} | {r['touched_mb']} | "
+                  + " ".join(f"{x:.2f}" for x in ratios)
+                  + f" | {median(ratios):.2f}x{mismatch} | {min(ratios):.2f}-{max(ratios):.2f} |")
+    return md, rows
+
+
 def main():
     log, out = Path(sys.argv[1]), Path(sys.argv[2])
+    extra_logs = [Path(p) for p in sys.argv[3:]]
     out.mkdir(parents=True, exist_ok=True)
     victims, scanners, readcost, stats, settings = [], [], [], {}, ""
     for line in log.read_text(errors="replace").splitlines():
@@ -46,9 +83,7 @@ def main():
                                  scans_per_s=float(f[5]), bytes_per_scan=float(f[6]),
                                  errors=int(f[7])))
         elif f[1] == "readcost" and len(f) >= 9:
-            readcost.append(dict(file=f[2], vmas=int(f[3]), touched_mb=int(f[4]),
-                                 reps=int(f[5]), bytes=int(f[6]), proc_ms=float(f[7]),
-                                 ours_ms=float(f[8]), same_size=len(f) == 9))
+            readcost.append(readcost_row(f))
         elif f[1] == "armstats" and len(f) == 7:
             arm_stats = stats.setdefault(f[2], {})
             for key, value in zip(("vma_locked_rcu", "mmap_lock_fallbacks", "gap_retries"),
@@ -123,6 +158,13 @@ def main():
                       f"| {r['proc_ms']:.2f} "
                       f"| {r['ours_ms']:.2f} | {ratio(r['ours_ms'], r['proc_ms']):.2f}x"
                       f"{'' if r['same_size'] else ' (SIZE MISMATCH)'} |")
+    if readcost and extra_logs:
+        boots_md, boots_rows = boots_table([readcost] + [readcost_of(p) for p in extra_logs])
+        md += boots_md
+        with open(out / "readcost_boots.csv", "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(boots_rows[0]))
+            w.writeheader()
+            w.writerows(boots_rows)
     for arm, arm_stats in stats.items():
         locked = arm_stats.get("vma_locked_rcu", 0) + arm_stats.get("mmap_lock_fallbacks", 0)
         md += ["", f"Module counters during the {ARM_TEXT[arm]} arms (all runs): " +

@@ -257,9 +257,9 @@ pub(crate) fn gather(vma: &SleepableVma<'_>, start: usize, mss: &mut MemSizeStat
         shmem_holes,
         locked: fl & (1 << bindings::VMA_LOCKED_BIT) != 0,
     };
-    // SAFETY: The VMA is held as `walk_lock()` says, which is what the walker asserts; `walk` outlives the call and is only used by our callbacks. Errors
-    // (none are expected for a range inside the VMA) leave the counters as far as they got,
-    // like `/proc`.
+    // SAFETY: The VMA is held as `walk_lock()` says, which is what the walker asserts; `walk`
+    // outlives the call and is only used by our callbacks. Errors (none are expected for a
+    // range inside the VMA) leave the counters as far as they got, like `/proc`.
     unsafe {
         rust_procmaps_walk_smaps(
             raw,

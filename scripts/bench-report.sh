@@ -4,17 +4,28 @@
 # A full run also updates results/latest/ in the repo (what the README shows;
 # results/latest-inline/ for make bench-inline); a --quick run (CI smoke) only
 # checks that every arm produced numbers.
-#   scripts/bench-report.sh GUEST_LOG QUICK(0|1) [RESULTS_DIR]
+#   scripts/bench-report.sh GUEST_LOG QUICK(0|1) [RESULTS_DIR [READCOST_LOG...]]
+# READCOST_LOGs are the logs of further boots that only timed the reader-cost
+# rows: table.md then also gives each row's ratio per boot and their median.
 
 . "$(dirname "$0")/lib.sh"
 
 log_file=$1 quick=${2:-0} dir=${3:-latest}
+shift $(($# < 3 ? $# : 3))
 stamp=$(date -u +%Y%m%d-%H%M%S)
 out=$ROOT/build/bench-results/$stamp
 mkdir -p "$out"
 cp "$log_file" "$out/guest.log"
+extra=()
+k=0
+for f in "$@"; do
+	k=$((k + 1))
+	cp "$f" "$out/readcost-boot-$k.log"
+	extra+=("/build/bench-results/$stamp/readcost-boot-$k.log")
+done
 set +e
-in_root python3 bench/summarize.py "/build/bench-results/$stamp/guest.log" "/build/bench-results/$stamp"
+in_root python3 bench/summarize.py "/build/bench-results/$stamp/guest.log" "/build/bench-results/$stamp" \
+	"${extra[@]}"
 status=$?
 set -e
 in_root gnuplot -e "dir='/build/bench-results/$stamp'; title='rust_procmaps contention benchmark, $stamp UTC'" bench/plot.gp ||
@@ -23,6 +34,9 @@ log "results in $out"
 if [ "$quick" = 0 ] && [ $status = 0 ]; then
 	mkdir -p "$REPO/results/$dir"
 	cp "$out"/{table.md,victim_runs.csv,scanner_runs.csv,readcost.csv,max_latency.png} "$REPO/results/$dir/"
+	if [ -f "$out/readcost_boots.csv" ]; then
+		cp "$out/readcost_boots.csv" "$REPO/results/$dir/"
+	fi
 	log "updated results/$dir/"
 fi
 exit $status
