@@ -507,6 +507,9 @@ pub(crate) struct VmaCursor {
 impl VmaCursor {
     /// A cursor over `mm` for a user that sleeps or not while it holds a VMA; with
     /// `lock_mode=1` it takes `mmap_read_lock_killable()` now (`EINTR` on a fatal signal).
+    // Always inlined: a cursor is built in its caller's frame, not returned in a `Result` and
+    // copied out with `memcpy` (measured: 1.55x -> 1.39-1.45x `/proc`'s time for the query rows).
+    #[inline(always)]
     pub(crate) fn new(mm: ARef<MmWithUser>, context: Context) -> Result<Self> {
         let held = match params::lock_mode() {
             LockMode::PerVma => Held::PerVma {
