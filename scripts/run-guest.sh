@@ -16,7 +16,9 @@
 # TESTS=maps_race,access runs only those guest tests (for development);
 # STRESS_SECS=600 makes the stress test run that long (default 20 s);
 # STRESS_PROC=1 makes it read /proc's files instead of ours;
-# BENCH_RUNS / BENCH_SECS / BENCH_REPS override the benchmark's settings.
+# BENCH_RUNS / BENCH_SECS / BENCH_REPS override the benchmark's settings;
+# READCOST_BOOTS=N: a full benchmark's extra reader-cost boots (default 4);
+# BENCH_RUNS=0 ... bench --quick: one boot of the reader-cost rows alone.
 # GUEST_APPEND="nokaslr" adds to the guest kernel command line (experiments).
 
 . "$(dirname "$0")/lib.sh"
@@ -68,7 +70,6 @@ append="console=ttyS0 panic=-1 rpm_mode=$mode rpm_interactive=$interactive hugep
 [ -n "${TESTS:-}" ] && append="$append rpm_tests=$TESTS"
 [ -n "${STRESS_SECS:-}" ] && append="$append rpm_stress_secs=$STRESS_SECS"
 [ -n "${STRESS_PROC:-}" ] && append="$append rpm_stress_proc=1"
-# GUEST_APPEND adds to the guest kernel's command line (experiments).
 [ -n "${GUEST_APPEND:-}" ] && append="$append $GUEST_APPEND"
 if [ "$mode" = profile ]; then
 	profile=${PROFILE:-maps:10000:0 maps:10000:-1 smaps_rollup:10000:0 smaps_rollup:1:1024 query:10000:0}
