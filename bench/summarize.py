@@ -41,9 +41,10 @@ def readcost_row(f):
 
 
 def readcost_of(log):
-    return [readcost_row(line.split(",")) for line in
-            log.read_text(errors="replace").splitlines()
-            if line.startswith("BENCH,readcost,") and len(line.split(",")) >= 9]
+    """The BENCH,readcost,... rows of a guest log."""
+    fields = (line.split(",") for line in log.read_text(errors="replace").splitlines()
+              if line.startswith("BENCH,readcost,"))
+    return [readcost_row(f) for f in fields if len(f) >= 9]
 
 
 def boots_table(boots):
@@ -52,7 +53,7 @@ def boots_table(boots):
                     "both timed side by side in it; the median over boots, then the range):", "",
                     "| file | VMAs | touched MiB | per boot | median | range |",
                     "| --- | --- | --- | --- | --- | --- |"]
-    for i, r in enumerate(boots[0]):
+    for r in boots[0]:
         key = (r["file"], r["vmas"], r["touched_mb"])
         same = [b for boot in boots for b in boot if (b["file"], b["vmas"], b["touched_mb"]) == key]
         ratios = [ratio(b["ours_ms"], b["proc_ms"]) for b in same]

@@ -55,14 +55,6 @@ struct reader_result {
 	char first_violation[256];
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void mutate_forever(void)
 {
 	unsigned int seed = getpid();
@@ -225,18 +217,18 @@ static long run_readers(struct __test_metadata *_metadata, int nreaders, double 
 	pthread_t threads[8];
 	struct reader_result results[8] = { 0 };
 	long reads = 0, lines = 0, violations = 0, gaps = 0;
-	double end = now() + secs;
+	double end = now_ms() + secs * 1e3;
 	int i;
 
 	stop_readers = 0;
 	for (i = 0; i < nreaders; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, reader, &results[i]));
-	while (now() < end) {
+	while (now_ms() < end) {
 		usleep(100 * 1000);
 		if (until_stat && stat_get(until_stat) > until_value)
 			break;
 	}
-	secs -= end - now();
+	secs -= (end - now_ms()) / 1e3;
 	stop_readers = 1;
 	for (i = 0; i < nreaders; i++) {
 		pthread_join(threads[i], NULL);
@@ -355,13 +347,13 @@ TEST_F(race, query_under_mutation)
 	struct reader_result results[2] = { 0 };
 	long long vma_before = stat_get("queries_vma_locked");
 	long long mmap_before = stat_get("queries_mmap_locked");
-	double end = now() + 5.0;
+	double end = now_ms() + 5e3;
 	int i;
 
 	stop_readers = 0;
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, querier, &results[i]));
-	while (now() < end)
+	while (now_ms() < end)
 		usleep(100 * 1000);
 	stop_readers = 1;
 	for (i = 0; i < 2; i++) {

@@ -37,14 +37,6 @@ struct reader_result {
 	char first_violation[256];
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void touch(char *p, unsigned long pages)
 {
 	unsigned long i;
@@ -213,13 +205,13 @@ static void run_readers(struct __test_metadata *_metadata, int nreaders, double 
 	pthread_t threads[4];
 	struct reader_result results[4] = { 0 };
 	long reads = 0, records = 0, violations = 0;
-	double end = now() + secs;
+	double end = now_ms() + secs * 1e3;
 	int i;
 
 	stop_readers = 0;
 	for (i = 0; i < nreaders; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, reader, &results[i]));
-	while (now() < end)
+	while (now_ms() < end)
 		usleep(100 * 1000);
 	stop_readers = 1;
 	for (i = 0; i < nreaders; i++) {

@@ -340,14 +340,6 @@ static void *reader_thread(void *arg)
 	return NULL;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 FIXTURE(stress) {
 	int unused;
 };
@@ -389,8 +381,8 @@ TEST_F_TIMEOUT(stress, readers_x_mutators, 3600)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, reader_thread, (void *)i));
 
 	/* Kill and restart a random target now and then: exits in the middle of reads. */
-	end = now() + secs;
-	while (now() < end) {
+	end = now_ms() + secs * 1e3;
+	while (now_ms() < end) {
 		int slot = rand() % TARGETS, status;
 
 		usleep(500 * 1000);
