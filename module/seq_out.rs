@@ -30,7 +30,7 @@ pub(crate) struct SeqOut<'a> {
     _show: PhantomData<&'a mut bindings::seq_file>,
 }
 
-impl SeqOut<'_> {
+impl<'a> SeqOut<'a> {
     /// # Safety
     ///
     /// `m` must be the seq_file whose `show` callback is running, for as long as the result
@@ -41,6 +41,37 @@ impl SeqOut<'_> {
             m,
             _show: PhantomData,
         })
+    }
+
+    /// A line of at most `N` bytes to format and then [`SeqLine::finish`]: in the seq_file's
+    /// buffer if it has room for `N` more bytes (no copy, and no call, for the line), in
+    /// `spare` otherwise (then written with `seq_write()`, which also marks the overflow that
+    /// makes the seq_file core retry the record with a larger buffer).
+    #[inline(always)]
+    pub(crate) fn line<'b, const N: usize>(
+        &'b mut self,
+        spare: &'b mut [MaybeUninit<u8>; N],
+    ) -> SeqLine<'b, 'a, N> {
+        let m = self.m.as_ptr();
+        // SAFETY: `m` is being filled (invariant): its buffer is `size` bytes, of which the
+        // first `count <= size` are used (`seq_get_buf()`, on the fields).
+        let (buf, count, size) = unsafe { ((*m).buf, (*m).count, (*m).size) };
+        if !buf.is_null() && size - count >= N {
+            // SAFETY: The `N` bytes after `count` are inside the buffer and unused; nothing
+            // else writes to the buffer while `self` is borrowed for `'b`.
+            let free = unsafe { &mut *buf.add(count).cast::<[MaybeUninit<u8>; N]>() };
+            // INVARIANT: `free` is the first `N` free bytes; `self` is borrowed for `'b`.
+            return SeqLine {
+                out: self,
+                line: Line::new(free),
+                in_place: true,
+            };
+        }
+        SeqLine {
+            out: self,
+            line: Line::new(spare),
+            in_place: false,
+        }
     }
 
     /// `seq_write()`.
@@ -103,35 +134,94 @@ pub(crate) unsafe fn take_private<T>(file: *mut bindings::file) -> KBox<T> {
     }
 }
 
-/// A line built on the stack and written to the seq_file at once: `seq_print!` goes through
-/// `core::fmt` per field, which made whole reads several times slower than `/proc`.
+/// A line formatted into a buffer and written to the seq_file at once: `seq_print!` goes
+/// through `core::fmt` per field, which made whole reads several times slower than `/proc`.
 ///
-/// `N` bytes, bytes beyond are dropped. [`LineBuf`] holds a `maps` header (at most 96 bytes:
-/// 16 + 1 + 16 + 5 + 16 + 1 + 8 + 1 + 8 + 1 + 20 + 1) or an smaps counter line. The buffer is
-/// not initialised (filling it with zeros for every line was measurable).
+/// The buffer is borrowed: the free end of the seq_file's own buffer ([`SeqOut::line`]), so
+/// that the line is formatted where it stays, or a [`spare`] on the stack. `N` bytes, bytes
+/// beyond are dropped. [`LineBuf`] holds a `maps` header (at most 96 bytes: 16 + 1 + 16 + 5 +
+/// 16 + 1 + 8 + 1 + 8 + 1 + 20 + 1) or an smaps counter line. The buffer is not initialised
+/// (filling it with zeros for every line was measurable).
 ///
 /// # Invariants
 ///
 /// `len <= N`, and `buf[..len]` is initialised.
-pub(crate) struct Line<const N: usize> {
-    buf: [MaybeUninit<u8>; N],
+pub(crate) struct Line<'b, const N: usize> {
+    buf: &'b mut [MaybeUninit<u8>; N],
     len: usize,
 }
 
 /// The usual line.
-pub(crate) type LineBuf = Line<128>;
+pub(crate) type LineBuf<'b> = Line<'b, 128>;
+
+/// Room for a line of `N` bytes on the stack.
+#[inline(always)]
+pub(crate) const fn spare<const N: usize>() -> [MaybeUninit<u8>; N] {
+    [MaybeUninit::uninit(); N]
+}
+
+/// A [`Line`] on its way into the seq_file, made by [`SeqOut::line`]: formatted in the
+/// seq_file's buffer when it had room for `N` bytes, in the caller's spare otherwise.
+///
+/// # Invariants
+///
+/// If `in_place`, `line.buf` is the first `N` free bytes of `out`'s seq_file buffer; the
+/// exclusive borrow of `out` keeps every other writer of that buffer away while this lives.
+pub(crate) struct SeqLine<'b, 'a, const N: usize> {
+    out: &'b mut SeqOut<'a>,
+    line: Line<'b, N>,
+    in_place: bool,
+}
+
+impl<'b, 'a, const N: usize> SeqLine<'b, 'a, N> {
+    /// The line to format.
+    #[inline(always)]
+    pub(crate) fn line(&mut self) -> &mut Line<'b, N> {
+        &mut self.line
+    }
+
+    /// Puts the line into the seq_file: the bytes are there already (`seq_commit()`), or
+    /// written from the spare (`seq_write()`). Hands the seq_file back.
+    #[inline(always)]
+    pub(crate) fn finish(self) -> &'b mut SeqOut<'a> {
+        let Self {
+            out,
+            line,
+            in_place,
+        } = self;
+        if in_place {
+            // SAFETY: `m` is being filled (invariant of `SeqOut`), and the line's `len <= N`
+            // bytes are the first free bytes of its buffer (invariant), so `count + len <=
+            // size`: what `seq_commit()` does, on the field (a call to a shim for it would
+            // cost what not copying the line saves).
+            unsafe { (*out.m.as_ptr()).count += line.len };
+        } else {
+            out.write(line.as_bytes());
+        }
+        out
+    }
+
+    /// [`SeqLine::finish`] for a line that a name follows: the width the name is padded to,
+    /// from the start of the line, then the line, then the padding (`seq_setwidth()`, the
+    /// line, `seq_pad(m, ' ')`).
+    #[inline(always)]
+    pub(crate) fn finish_padded(self, width: usize) -> &'b mut SeqOut<'a> {
+        self.out.set_width(width);
+        let out = self.finish();
+        out.pad(b' ');
+        out
+    }
+}
 
 // The methods are inlined into their callers: out of line (as they were once two buffer sizes
 // used them), a `maps` line cost a call per byte and whole reads of 60k VMAs took 1.23x the
 // time of `/proc` instead of 1.04x (`make bench`, reader cost).
-impl<const N: usize> Line<N> {
+impl<'b, const N: usize> Line<'b, N> {
+    /// An empty line in `buf`.
     #[inline(always)]
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(buf: &'b mut [MaybeUninit<u8>; N]) -> Self {
         // INVARIANT: Nothing is initialised, and nothing needs to be.
-        Self {
-            buf: [MaybeUninit::uninit(); N],
-            len: 0,
-        }
+        Self { buf, len: 0 }
     }
 
     /// Appends `bytes`.
@@ -210,13 +300,14 @@ impl<const N: usize> Line<N> {
 mod tests {
     use super::*;
 
-    fn text<const N: usize>(line: &Line<N>) -> &[u8] {
+    fn text<'l, const N: usize>(line: &'l Line<'_, N>) -> &'l [u8] {
         line.as_bytes()
     }
 
     #[test]
     fn hex_is_zero_padded_to_width() {
-        let mut line = LineBuf::new();
+        let mut buf = spare();
+        let mut line = LineBuf::new(&mut buf);
         line.hex(0x1f, 8);
         line.byte(b' ');
         line.hex(0xffff_ffff_ff60_0000, 8);
@@ -227,7 +318,8 @@ mod tests {
 
     #[test]
     fn dec_prints_every_digit() {
-        let mut line = LineBuf::new();
+        let mut buf = spare();
+        let mut line = LineBuf::new(&mut buf);
         line.dec(0);
         line.byte(b' ');
         line.dec(u64::MAX);
@@ -236,7 +328,8 @@ mod tests {
 
     #[test]
     fn dec_width_right_aligns_and_never_cuts() {
-        let mut line = LineBuf::new();
+        let mut buf = spare();
+        let mut line = LineBuf::new(&mut buf);
         line.dec_width(5, 8);
         line.dec_width(0, 7);
         line.dec_width(123_456_789, 8);
@@ -245,7 +338,8 @@ mod tests {
 
     #[test]
     fn bytes_beyond_capacity_are_dropped() {
-        let mut line = Line::<4>::new();
+        let mut buf = spare::<4>();
+        let mut line = Line::new(&mut buf);
         line.bytes(b"abcdef");
         assert_eq!(text(&line), b"abcd");
     }

@@ -21,7 +21,7 @@ use kernel::{bindings, mm::MmWithUser, prelude::*, sync::aref::ARef};
 use crate::{
     debugfs_files::FileOps,
     mm_lock::{Context, VmaCursor, WalkLock},
-    seq_out::{self, Line, LineBuf, SeqOut},
+    seq_out::{self, Line, SeqOut},
     smaps_walk::{self, MemSizeStats, PSS_SHIFT},
     stats::STATS,
     target::Target,
@@ -43,11 +43,12 @@ extern "C" {
 
 /// Writes `label`, `value` right-aligned in `width` columns, and `unit`.
 fn row(out: &mut SeqOut<'_>, label: &[u8], value: u64, width: usize, unit: &[u8]) {
-    let mut line = LineBuf::new();
-    line.bytes(label);
-    line.dec_width(value, width);
-    line.bytes(unit);
-    line.write_to(out);
+    let mut spare = seq_out::spare();
+    let mut line = out.line::<128>(&mut spare);
+    line.line().bytes(label);
+    line.line().dec_width(value, width);
+    line.line().bytes(unit);
+    line.finish();
 }
 
 /// `__show_smap()`: the counters common to both files, in kB.
@@ -157,10 +158,10 @@ const VM_FLAG_NAMES: [&str; 64] = {
 };
 
 /// The longest `VmFlags:` line: the label, three bytes per bit, the newline.
-type VmFlagsLine = Line<{ 9 + 3 * 64 + 1 }>;
+type VmFlagsLine<'b> = Line<'b, { 9 + 3 * 64 + 1 }>;
 
 /// `show_smap_vma_flags()`.
-fn vm_flags(line: &mut VmFlagsLine, flags: bindings::vm_flags_t) {
+fn vm_flags(line: &mut VmFlagsLine<'_>, flags: bindings::vm_flags_t) {
     line.bytes(b"VmFlags: ");
     for (bit, name) in VM_FLAG_NAMES.iter().enumerate() {
         if !name.is_empty() && flags & (1 << bit) != 0 {
@@ -209,7 +210,8 @@ impl View for Smaps {
             Shown::Vma(vma) => (vma.start(), vma.end(), vma.flags()),
             Shown::Gate(gate) => (gate.start(), gate.end(), gate.flags()),
         };
-        let mut flags = VmFlagsLine::new();
+        let mut flags_buf = seq_out::spare();
+        let mut flags = VmFlagsLine::new(&mut flags_buf);
         vm_flags(&mut flags, fl);
 
         vma_format::show_map_vma(out, shown);
@@ -373,7 +375,8 @@ mod tests {
 
     #[test]
     fn vm_flags_in_bit_order() {
-        let mut line = VmFlagsLine::new();
+        let mut buf = seq_out::spare();
+        let mut line = VmFlagsLine::new(&mut buf);
         let fl = flags::READ
             | flags::WRITE
             | flags::MAYREAD
@@ -385,7 +388,8 @@ mod tests {
 
     #[test]
     fn vm_flags_empty() {
-        let mut line = VmFlagsLine::new();
+        let mut buf = seq_out::spare();
+        let mut line = VmFlagsLine::new(&mut buf);
         vm_flags(&mut line, 0);
         assert_eq!(line.as_bytes(), b"VmFlags: \n");
     }

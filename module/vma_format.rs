@@ -28,7 +28,7 @@ use kernel::{
 use crate::{
     gate::GateVma,
     mm_lock::LockedVma,
-    seq_out::{LineBuf, SeqOut},
+    seq_out::{self, LineBuf, SeqOut},
 };
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
@@ -113,7 +113,7 @@ pub(crate) fn vma_name<'a>(vma: &'a VmaRef) -> VmaName<'a> {
 /// (`make profile`).
 #[inline(always)]
 fn header_line(
-    line: &mut LineBuf,
+    line: &mut LineBuf<'_>,
     start: usize,
     end: usize,
     fl: bindings::vm_flags_t,
@@ -149,23 +149,18 @@ fn header_line(
 /// Prints the header line of `smaps_rollup`: the span from the first VMA's start to the last
 /// VMA's end (`0-0` for an empty address space) and `[rollup]`.
 pub(crate) fn show_rollup_header(out: &mut SeqOut<'_>, start: usize, end: usize) {
-    let mut header = LineBuf::new();
-    header_line(&mut header, start, end, 0, 0, 0, 0);
-    write_named(out, &header);
-    out.puts(c"[rollup]\n");
-}
-
-/// Writes the header of a line that a name follows: the width the name is padded to, the
-/// header, the padding (`show_vma_header_prefix()`, then `seq_pad()`).
-fn write_named(out: &mut SeqOut<'_>, header: &LineBuf) {
-    out.set_width(HEADER_WIDTH);
-    header.write_to(out);
-    out.pad(b' ');
+    let mut spare = seq_out::spare();
+    let mut header = out.line(&mut spare);
+    header_line(header.line(), start, end, 0, 0, 0, 0);
+    // The header of a line that a name follows: padded (`show_vma_header_prefix()`, then
+    // `seq_pad()`).
+    header.finish_padded(HEADER_WIDTH).puts(c"[rollup]\n");
 }
 
 /// Prints the `maps` line of `shown`.
 pub(crate) fn show_map_vma(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
-    let mut header = LineBuf::new();
+    let mut spare = seq_out::spare();
+    let mut header = out.line(&mut spare);
     let name = match shown {
         Shown::Vma(vma) => {
             let raw = vma.as_ptr();
@@ -185,7 +180,7 @@ pub(crate) fn show_map_vma(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
                 }
             };
             header_line(
-                &mut header,
+                header.line(),
                 vma.start(),
                 vma.end(),
                 vma.flags(),
@@ -196,18 +191,26 @@ pub(crate) fn show_map_vma(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
             vma_name(vma)
         }
         Shown::Gate(gate) => {
-            header_line(&mut header, gate.start(), gate.end(), gate.flags(), 0, 0, 0);
+            header_line(
+                header.line(),
+                gate.start(),
+                gate.end(),
+                gate.flags(),
+                0,
+                0,
+                0,
+            );
             VmaName::Str(gate.name())
         }
     };
     if let VmaName::None = name {
         // Nothing is padded, so no width to set: the line is the header and its newline, in
         // one write (most lines of a large address space are anonymous).
-        header.byte(b'\n');
-        header.write_to(out);
+        header.line().byte(b'\n');
+        header.finish();
         return;
     }
-    write_named(out, &header);
+    let out = header.finish_padded(HEADER_WIDTH);
     match name {
         VmaName::None => {}
         VmaName::Path(path) => out.path(path),
@@ -233,7 +236,8 @@ mod tests {
         dev: u32,
         ino: u64,
     ) -> KVec<u8> {
-        let mut line = LineBuf::new();
+        let mut buf = seq_out::spare();
+        let mut line = LineBuf::new(&mut buf);
         header_line(&mut line, start, end, fl, pgoff, dev, ino);
         let mut v = KVec::new();
         // Test-only allocation; a failure shows as a mismatch.
