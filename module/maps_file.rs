@@ -33,6 +33,8 @@ impl View for Maps {
         vma_format::show_map_vma(out, shown);
     }
 
+    // Inlined into the adapter's `unlocked_ioctl`: one call less per query.
+    #[inline]
     fn ioctl(target: &Target, cmd: u32, arg: usize) -> Result {
         query::ioctl(target, cmd, arg)
     }

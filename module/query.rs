@@ -15,7 +15,10 @@
 //!
 //! C source: [`fs/proc/task_mmu.c`](srctree/fs/proc/task_mmu.c)
 
-use core::ptr::NonNull;
+use core::{
+    ops::{Deref, DerefMut},
+    ptr::NonNull,
+};
 use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
@@ -90,9 +93,24 @@ const MIN_SIZE: u64 = 3 * 8;
 /// `sizeof(struct procmap_query)` of the kernel we are built for.
 const QUERY_SIZE: usize = core::mem::size_of::<bindings::procmap_query>();
 
-/// A `procmap_query` as bytes to and from user space.
+/// A `procmap_query` that can be copied to and from user space as bytes; the query is built
+/// in it where it lies (copying the 104 bytes in and out of a wrapper cost a `rep movsq` each).
 #[repr(transparent)]
 struct Query(bindings::procmap_query);
+
+impl Deref for Query {
+    type Target = bindings::procmap_query;
+
+    fn deref(&self) -> &bindings::procmap_query {
+        &self.0
+    }
+}
+
+impl DerefMut for Query {
+    fn deref_mut(&mut self) -> &mut bindings::procmap_query {
+        &mut self.0
+    }
+}
 
 // 7.3's `procmap_query`: 11 `__u64` and 4 `__u32` fields, in an order that leaves no padding.
 const _: () = assert!(QUERY_SIZE == 11 * 8 + 4 * 4);
@@ -153,15 +171,15 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
     let mut karg = if usize == QUERY_SIZE as u64 {
         // The usual case, where `copy_struct_from_user()` is one `copy_from_user()`: made here,
         // without a call through its C shim.
-        UserSlice::new(uarg, QUERY_SIZE).reader().read::<Query>()?.0
+        UserSlice::new(uarg, QUERY_SIZE).reader().read::<Query>()?
     } else {
         // SAFETY: All-zero is a valid `procmap_query` (integers only).
-        let mut karg: bindings::procmap_query = unsafe { core::mem::zeroed() };
+        let mut karg = Query(unsafe { core::mem::zeroed() });
         // SAFETY: `karg` is writable for its size; the user pointer is checked by the callee,
         // which also makes a larger struct's tail be zero (`E2BIG` otherwise).
         to_result(unsafe {
             rust_procmaps_copy_struct_from_user(
-                (&raw mut karg).cast(),
+                (&raw mut karg.0).cast(),
                 QUERY_SIZE,
                 uarg.as_const_ptr(),
                 usize as usize,
@@ -233,7 +251,6 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
     }
     copy_out(karg.build_id_addr, &build_id[..karg.build_id_size as usize])?;
     let out_len = (usize as usize).min(QUERY_SIZE);
-    let karg = Query(karg);
     let mut out = UserSlice::new(uarg, out_len).writer();
     if out_len == QUERY_SIZE {
         // One `_copy_to_user()`, no C shim on the way (the usual case).
