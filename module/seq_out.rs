@@ -4,7 +4,9 @@
 //!
 //! [`SeqOut`] is made once per `show` call by the seq_file glue (the only `unsafe` step: the
 //! pointer must be the seq_file being filled); its methods are the seq_file output calls the
-//! formatters use. [`Line`] builds one line on the stack and writes it with one call.
+//! formatters use. [`Line`] builds one line in a buffer it borrows and writes it with one
+//! call; [`SeqOut::line`] lends it the free end of the seq_file's own buffer when that has room,
+//! so that the line is formatted where it stays (no copy, no call to write it).
 //!
 //! C header: [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
 
@@ -56,22 +58,15 @@ impl<'a> SeqOut<'a> {
         // SAFETY: `m` is being filled (invariant): its buffer is `size` bytes, of which the
         // first `count <= size` are used (`seq_get_buf()`, on the fields).
         let (buf, count, size) = unsafe { ((*m).buf, (*m).count, (*m).size) };
-        if !buf.is_null() && size - count >= N {
-            // SAFETY: The `N` bytes after `count` are inside the buffer and unused; nothing
-            // else writes to the buffer while `self` is borrowed for `'b`.
-            let free = unsafe { &mut *buf.add(count).cast::<[MaybeUninit<u8>; N]>() };
-            // INVARIANT: `free` is the first `N` free bytes; `self` is borrowed for `'b`.
-            return SeqLine {
-                out: self,
-                line: Line::new(free),
-                in_place: true,
-            };
-        }
-        SeqLine {
-            out: self,
-            line: Line::new(spare),
-            in_place: false,
-        }
+        let line = match NonNull::new(buf) {
+            // SAFETY: The `N` bytes after `count` are inside the buffer, which lives for the
+            // `show` call and so for `'b`.
+            Some(buf) if size.saturating_sub(count) >= N => unsafe {
+                Line::from_raw(buf.add(count).cast())
+            },
+            _ => Line::new(spare),
+        };
+        SeqLine { out: self, line }
     }
 
     /// `seq_write()`.
@@ -145,10 +140,13 @@ pub(crate) unsafe fn take_private<T>(file: *mut bindings::file) -> KBox<T> {
 ///
 /// # Invariants
 ///
-/// `len <= N`, and `buf[..len]` is initialised.
+/// `buf` is valid for reads and writes of `N` bytes for `'b`, `len <= N`, and the first `len`
+/// of them are initialised. The buffer is held as a raw pointer, not a reference: the bytes
+/// of a line formatted in place become the seq_file's, which C writes after them.
 pub(crate) struct Line<'b, const N: usize> {
-    buf: &'b mut [MaybeUninit<u8>; N],
+    buf: NonNull<MaybeUninit<u8>>,
     len: usize,
+    _buf: PhantomData<&'b mut [MaybeUninit<u8>; N]>,
 }
 
 /// The usual line.
@@ -161,16 +159,11 @@ pub(crate) const fn spare<const N: usize>() -> [MaybeUninit<u8>; N] {
 }
 
 /// A [`Line`] on its way into the seq_file, made by [`SeqOut::line`]: formatted in the
-/// seq_file's buffer when it had room for `N` bytes, in the caller's spare otherwise.
-///
-/// # Invariants
-///
-/// If `in_place`, `line.buf` is the first `N` free bytes of `out`'s seq_file buffer; the
-/// exclusive borrow of `out` keeps every other writer of that buffer away while this lives.
+/// seq_file's buffer when it had room for `N` bytes, in the caller's spare otherwise. The
+/// exclusive borrow of `out` keeps every other writer of the seq_file away while it lives.
 pub(crate) struct SeqLine<'b, 'a, const N: usize> {
     out: &'b mut SeqOut<'a>,
     line: Line<'b, N>,
-    in_place: bool,
 }
 
 impl<'b, 'a, const N: usize> SeqLine<'b, 'a, N> {
@@ -181,35 +174,40 @@ impl<'b, 'a, const N: usize> SeqLine<'b, 'a, N> {
     }
 
     /// Puts the line into the seq_file: the bytes are there already (`seq_commit()`), or
-    /// written from the spare (`seq_write()`). Hands the seq_file back.
+    /// written from the spare (`seq_write()`).
     #[inline(always)]
-    pub(crate) fn finish(self) -> &'b mut SeqOut<'a> {
-        let Self {
-            out,
-            line,
-            in_place,
-        } = self;
-        if in_place {
-            // SAFETY: `m` is being filled (invariant of `SeqOut`), and the line's `len <= N`
-            // bytes are the first free bytes of its buffer (invariant), so `count + len <=
-            // size`: what `seq_commit()` does, on the field (a call to a shim for it would
-            // cost what not copying the line saves).
-            unsafe { (*out.m.as_ptr()).count += line.len };
-        } else {
-            out.write(line.as_bytes());
-        }
-        out
+    pub(crate) fn finish(self) {
+        Self::put(self.out, &self.line);
     }
 
     /// [`SeqLine::finish`] for a line that a name follows: the width the name is padded to,
     /// from the start of the line, then the line, then the padding (`seq_setwidth()`, the
     /// line, `seq_pad(m, ' ')`).
     #[inline(always)]
-    pub(crate) fn finish_padded(self, width: usize) -> &'b mut SeqOut<'a> {
-        self.out.set_width(width);
-        let out = self.finish();
+    pub(crate) fn finish_padded(self, width: usize) {
+        let Self { out, line } = self;
+        out.set_width(width);
+        Self::put(out, &line);
         out.pad(b' ');
-        out
+    }
+
+    #[inline(always)]
+    fn put(out: &mut SeqOut<'_>, line: &Line<'_, N>) {
+        let m = out.m.as_ptr();
+        // SAFETY: `m` is being filled (invariant of `SeqOut`).
+        let (buf, count, size) = unsafe { ((*m).buf, (*m).count, (*m).size) };
+        // Where the line lies decides, not where it was made: whatever happened to the
+        // `Line` in between, uncommitted bytes of the seq_file are never exposed.
+        let free = buf.wrapping_add(count).cast::<MaybeUninit<u8>>();
+        if !buf.is_null() && line.buf.as_ptr() == free && size.saturating_sub(count) >= line.len {
+            // SAFETY: The line's `len` bytes are initialised (invariant of `Line`) and are
+            // the first free bytes of the buffer, which has room for them: what
+            // `seq_commit()` does, on the field (a call to a shim for it would cost what not
+            // copying the line saves).
+            unsafe { (*m).count = count + line.len };
+        } else {
+            out.write(line.as_bytes());
+        }
     }
 }
 
@@ -220,8 +218,24 @@ impl<'b, const N: usize> Line<'b, N> {
     /// An empty line in `buf`.
     #[inline(always)]
     pub(crate) fn new(buf: &'b mut [MaybeUninit<u8>; N]) -> Self {
-        // INVARIANT: Nothing is initialised, and nothing needs to be.
-        Self { buf, len: 0 }
+        // SAFETY: A mutable borrow for `'b` is valid for reads and writes of its `N` bytes.
+        unsafe { Self::from_raw(NonNull::from(buf).cast()) }
+    }
+
+    /// An empty line in the `N` bytes at `buf`.
+    ///
+    /// # Safety
+    ///
+    /// `buf` must be valid for reads and writes of `N` bytes for `'b`.
+    #[inline(always)]
+    unsafe fn from_raw(buf: NonNull<MaybeUninit<u8>>) -> Self {
+        // INVARIANT: Per the function's safety requirement; nothing is initialised, and
+        // nothing needs to be.
+        Self {
+            buf,
+            len: 0,
+            _buf: PhantomData,
+        }
     }
 
     /// Appends `bytes`.
@@ -253,16 +267,17 @@ impl<'b, const N: usize> Line<'b, N> {
     /// The bytes so far.
     #[inline(always)]
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        // SAFETY: The first `len <= N` bytes are initialised (invariant); `MaybeUninit<u8>`
-        // has the layout of `u8`.
+        // SAFETY: The first `len <= N` bytes are valid and initialised (invariant);
+        // `MaybeUninit<u8>` has the layout of `u8`.
         unsafe { core::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len) }
     }
 
     /// Appends one byte.
     #[inline(always)]
     pub(crate) fn byte(&mut self, b: u8) {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            slot.write(b);
+        if self.len < N {
+            // SAFETY: `len < N` bytes into a buffer valid for writes of `N` (invariant).
+            unsafe { self.buf.as_ptr().add(self.len).write(MaybeUninit::new(b)) };
             // INVARIANT: `buf[len]` was just written, and `len < N` before.
             self.len += 1;
         }

@@ -154,7 +154,8 @@ pub(crate) fn show_rollup_header(out: &mut SeqOut<'_>, start: usize, end: usize)
     header_line(header.line(), start, end, 0, 0, 0, 0);
     // The header of a line that a name follows: padded (`show_vma_header_prefix()`, then
     // `seq_pad()`).
-    header.finish_padded(HEADER_WIDTH).puts(c"[rollup]\n");
+    header.finish_padded(HEADER_WIDTH);
+    out.puts(c"[rollup]\n");
 }
 
 /// Prints the `maps` line of `shown`.
@@ -210,7 +211,7 @@ pub(crate) fn show_map_vma(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
         header.finish();
         return;
     }
-    let out = header.finish_padded(HEADER_WIDTH);
+    header.finish_padded(HEADER_WIDTH);
     match name {
         VmaName::None => {}
         VmaName::Path(path) => out.path(path),
