@@ -351,6 +351,84 @@ mod tests {
         assert_eq!(text(&line), b"       5      0123456789");
     }
 
+    /// A seq_file over a 256-byte buffer, `used` bytes of it already filled with `-`: what
+    /// `f` writes to it, and its `count`.
+    fn into_seq_file(used: usize, f: impl FnOnce(&mut SeqOut<'_>)) -> ([u8; 256], usize) {
+        let mut buf = [b'-'; 256];
+        // SAFETY: All-zero is a valid idle seq_file (no lock is taken by the output calls).
+        let mut m: bindings::seq_file = unsafe { core::mem::zeroed() };
+        m.buf = buf.as_mut_ptr().cast();
+        m.size = buf.len();
+        m.count = used;
+        // SAFETY: `m` is a seq_file being filled by this function alone, for the call of `f`.
+        if let Some(mut out) = unsafe { SeqOut::from_raw(&raw mut m) } {
+            f(&mut out);
+        }
+        (buf, m.count)
+    }
+
+    fn hello(out: &mut SeqOut<'_>) {
+        let mut spare = spare::<128>();
+        let mut line = out.line(&mut spare);
+        line.line().bytes(b"hello\n");
+        line.finish();
+    }
+
+    #[test]
+    fn line_with_room_is_made_in_place() {
+        let (buf, count) = into_seq_file(10, hello);
+        assert_eq!(count, 16);
+        assert_eq!(&buf[..17], b"----------hello\n-");
+    }
+
+    #[test]
+    fn line_without_room_for_n_goes_through_seq_write() {
+        // 100 bytes free: fewer than the line's 128, enough for its 6.
+        let (buf, count) = into_seq_file(156, hello);
+        assert_eq!(count, 162);
+        assert_eq!(&buf[156..163], b"hello\n-");
+    }
+
+    #[test]
+    fn line_that_does_not_fit_overflows() {
+        // As `seq_write()`: nothing written, the seq_file marked full (the core retries).
+        let (buf, count) = into_seq_file(253, hello);
+        assert_eq!(count, 256);
+        assert_eq!(&buf[253..], b"---");
+    }
+
+    #[test]
+    fn swapped_line_is_written_not_committed() {
+        // A line moved out of place is copied; the bytes left in place are never counted.
+        let (buf, count) = into_seq_file(0, |out| {
+            let mut other_buf = spare::<128>();
+            let mut spare = spare::<128>();
+            let mut other = Line::new(&mut other_buf);
+            other.bytes(b"other\n");
+            let mut line = out.line(&mut spare);
+            line.line().bytes(b"in place");
+            core::mem::swap(line.line(), &mut other);
+            line.finish();
+        });
+        assert_eq!(count, 6);
+        assert_eq!(&buf[..6], b"other\n");
+    }
+
+    #[test]
+    fn padded_line_pads_from_its_start() {
+        // `seq_setwidth()` before the line, `seq_pad(m, ' ')` after: to column 10, then a
+        // space, as a `maps` header before its name.
+        let (buf, count) = into_seq_file(3, |out| {
+            let mut spare = spare::<128>();
+            let mut line = out.line(&mut spare);
+            line.line().bytes(b"ab");
+            line.finish_padded(10);
+            out.putc(b'n');
+        });
+        assert_eq!(count, 15);
+        assert_eq!(&buf[..16], b"---ab         n-");
+    }
+
     #[test]
     fn bytes_beyond_capacity_are_dropped() {
         let mut buf = spare::<4>();
