@@ -374,11 +374,11 @@ fn vma_name(name: VmaName<'_>, buf_size: usize) -> Result<Option<KVec<u8>>> {
             // `d_path()` writes the path, NUL-terminated, at the end of the buffer: move it to
             // the front.
             let offset = (start as usize).wrapping_sub(out.as_ptr() as usize);
-            if offset > buf_size {
+            let Some(len) = buf_size.checked_sub(offset) else {
                 return Err(EINVAL);
-            }
+            };
             out.copy_within(offset.., 0);
-            out.truncate(buf_size - offset);
+            out.truncate(len);
         }
         VmaName::Str(s) => out.extend_from_slice(s.to_bytes_with_nul(), GFP_KERNEL)?,
         VmaName::Anon(kind, s) => {
