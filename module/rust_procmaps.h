@@ -128,8 +128,6 @@ int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
 void rust_procmaps_walk_again(struct mm_walk *walk);
 void rust_procmaps_cond_resched(void);
 /* smaps_walk.rs: PMD-level inlines. */
-spinlock_t *rust_procmaps_pmd_trans_huge_lock(pmd_t *pmd,
-					      struct vm_area_struct *vma);
 pmd_t rust_procmaps_pmdp_get(pmd_t *pmd);
 bool rust_procmaps_pmd_none(pmd_t pmd);
 bool rust_procmaps_pmd_present(pmd_t pmd);
@@ -141,9 +139,6 @@ unsigned long rust_procmaps_hpage_pmd_size(void);
 struct page *rust_procmaps_vm_normal_page_pmd(struct vm_area_struct *vma,
 					      unsigned long addr, pmd_t pmd);
 /* smaps_walk.rs: PTE-level inlines. */
-pte_t *rust_procmaps_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
-					 unsigned long addr, spinlock_t **ptl);
-void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl);
 #define RUST_PROCMAPS_PTE_PRESENT	BIT(0)
 #define RUST_PROCMAPS_PTE_NONE		BIT(1)
 #define RUST_PROCMAPS_PTE_YOUNG		BIT(2)
@@ -186,6 +181,11 @@ struct rust_procmaps_pte_info {
 void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
 			     unsigned long addr, unsigned int nr,
 			     struct rust_procmaps_pte_info *out);
+/* smaps_walk.rs: the start and the end of a PMD's walk, one call each. */
+pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
+				  unsigned long addr, unsigned int nr,
+				  struct rust_procmaps_pte_info *out, spinlock_t **ptl);
+void rust_procmaps_pte_unmap_unlock_resched(pte_t *pte, spinlock_t *ptl);
 int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
 					      struct page *page);
 bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio);

@@ -17,7 +17,7 @@
 //!
 //! C source: [`fs/proc/task_mmu.c`](srctree/fs/proc/task_mmu.c)
 
-use core::ptr::NonNull;
+use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, mm::virt::flags, prelude::*};
 
 use crate::mm_lock::{SleepableVma, WalkLock};
@@ -116,10 +116,6 @@ extern "C" {
     ) -> c_int;
     fn rust_procmaps_walk_again(walk: *mut MmWalk);
     fn rust_procmaps_cond_resched();
-    fn rust_procmaps_pmd_trans_huge_lock(
-        pmd: *mut bindings::pmd_t,
-        vma: *mut bindings::vm_area_struct,
-    ) -> *mut bindings::spinlock_t;
     fn rust_procmaps_pmdp_get(pmd: *mut bindings::pmd_t) -> bindings::pmd_t;
     fn rust_procmaps_pmd_none(pmd: bindings::pmd_t) -> bool;
     fn rust_procmaps_pmd_present(pmd: bindings::pmd_t) -> bool;
@@ -133,13 +129,18 @@ extern "C" {
         addr: usize,
         pmd: bindings::pmd_t,
     ) -> *mut bindings::page;
-    fn rust_procmaps_pte_offset_map_lock(
-        mm: *mut bindings::mm_struct,
+    fn rust_procmaps_pmd_map_lock(
+        vma: *mut bindings::vm_area_struct,
         pmd: *mut bindings::pmd_t,
         addr: usize,
+        nr: c_uint,
+        out: *mut PteInfo,
         ptl: *mut *mut bindings::spinlock_t,
     ) -> *mut bindings::pte_t;
-    fn rust_procmaps_pte_unmap_unlock(pte: *mut bindings::pte_t, ptl: *mut bindings::spinlock_t);
+    fn rust_procmaps_pte_unmap_unlock_resched(
+        pte: *mut bindings::pte_t,
+        ptl: *mut bindings::spinlock_t,
+    );
     fn rust_procmaps_pte_bits(pte: bindings::pte_t) -> u32;
     fn rust_procmaps_pte_page(pte: bindings::pte_t) -> *mut bindings::page;
     fn rust_procmaps_pte_batch(
@@ -405,13 +406,68 @@ impl Drop for PtlGuard {
     }
 }
 
-/// `count` entries of a PTE table, mapped and locked by `pte_offset_map_lock()`; unmapped and
-/// unlocked on drop.
+/// What the start of `smaps_pte_range()` found under a PMD ([`PmdMap::lock`]).
+enum PmdMap {
+    /// A huge page, its PMD locked.
+    Huge(PtlGuard),
+    /// A PTE table, mapped and locked, its first entries read.
+    Table(PteTable),
+    /// Neither any more (the PMD changed under us): walk it again.
+    Again,
+}
+
+impl PmdMap {
+    /// `pmd_trans_huge_lock()`, and for a PTE table `pte_offset_map_lock()` for the `count`
+    /// entries from `addr` and the first `first.len()` of them read into `first`: one call.
+    ///
+    /// # Safety
+    ///
+    /// `pmd` must be a PMD of `vma`'s page tables for `addr`, `vma` held for the whole life of
+    /// the result, `[addr, addr + count pages)` within that PMD, and `first.len() <= count`.
+    unsafe fn lock(
+        vma: *mut bindings::vm_area_struct,
+        pmd: *mut bindings::pmd_t,
+        addr: usize,
+        count: usize,
+        first: &mut [MaybeUninit<PteInfo>],
+    ) -> Self {
+        let mut ptl = core::ptr::null_mut();
+        // SAFETY: Per the function's safety requirement; `first` has room for its length.
+        let pte = unsafe {
+            rust_procmaps_pmd_map_lock(
+                vma,
+                pmd,
+                addr,
+                first.len() as c_uint,
+                first.as_mut_ptr().cast(),
+                &mut ptl,
+            )
+        };
+        match NonNull::new(pte) {
+            // INVARIANT: A non-null table is mapped and locked with `ptl`, for the whole PMD,
+            // so at least its first entry is there even if `count` is 0.
+            Some(pte) => PmdMap::Table(PteTable {
+                pte,
+                ptl,
+                count: count.max(1),
+            }),
+            // SAFETY: Without a table, a non-null `ptl` is the held lock of a huge PMD.
+            None => match unsafe { PtlGuard::new(ptl) } {
+                Some(ptl) => PmdMap::Huge(ptl),
+                None => PmdMap::Again,
+            },
+        }
+    }
+}
+
+/// `count` entries of a PTE table, mapped and locked by `pte_offset_map_lock()` ([`PmdMap`]);
+/// on drop unmapped, unlocked, and a chance to reschedule given (the end of
+/// `smaps_pte_range()`, in one call).
 ///
 /// # Invariants
 ///
 /// `pte` is the first of `count > 0` entries of one PTE table that this value holds mapped
-/// and locked with `ptl`.
+/// and locked with `ptl`. It only lives in a page-walk callback, which may sleep.
 struct PteTable {
     pte: NonNull<bindings::pte_t>,
     ptl: *mut bindings::spinlock_t,
@@ -419,31 +475,6 @@ struct PteTable {
 }
 
 impl PteTable {
-    /// Maps and locks the PTE table under `pmd` for the `count` entries from `addr`; `None`
-    /// when the PMD changed under us (no table any more, or a huge page now).
-    ///
-    /// # Safety
-    ///
-    /// `pmd` must be a PMD of `mm`'s page tables for `addr`, under a VMA held for the whole
-    /// life of the result, and `[addr, addr + count pages)` must lie within that PMD.
-    unsafe fn map_lock(
-        mm: *mut bindings::mm_struct,
-        pmd: *mut bindings::pmd_t,
-        addr: usize,
-        count: usize,
-    ) -> Option<Self> {
-        let mut ptl = core::ptr::null_mut();
-        // SAFETY: Per the function's safety requirement.
-        let pte = unsafe { rust_procmaps_pte_offset_map_lock(mm, pmd, addr, &mut ptl) };
-        // INVARIANT: A non-null result is mapped and locked with `ptl`, for the whole PMD, so
-        // at least its first entry is there even if `count` is 0.
-        NonNull::new(pte).map(|pte| Self {
-            pte,
-            ptl,
-            count: count.max(1),
-        })
-    }
-
     /// Entry `i` (below `count`), mapped and locked.
     fn entry(&self, i: usize) -> *mut bindings::pte_t {
         // SAFETY: `i < count` entries of the mapped table (invariant): in bounds.
@@ -453,9 +484,9 @@ impl PteTable {
 
 impl Drop for PteTable {
     fn drop(&mut self) {
-        // SAFETY: Unmaps and unlocks what `map_lock` took (invariant); any entry of the table
-        // names it, and C passes the last one.
-        unsafe { rust_procmaps_pte_unmap_unlock(self.entry(self.count - 1), self.ptl) };
+        // SAFETY: Unmaps and unlocks what `PmdMap::lock` took (invariant); any entry of the
+        // table names it, and C passes the last one. The callback may sleep (invariant).
+        unsafe { rust_procmaps_pte_unmap_unlock_resched(self.entry(self.count - 1), self.ptl) };
     }
 }
 
@@ -622,53 +653,58 @@ unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
     end: usize,
     walk: *mut MmWalk,
 ) -> c_int {
-    // SAFETY: The walk holds the VMA (per-VMA or mmap lock), so the VMA and its mm are valid.
-    let (vma, mm) = unsafe {
-        let vma = walk_vma(walk);
-        (vma, (*vma).vm_mm)
-    };
-    // SAFETY: `pmd` belongs to the held VMA's page tables; the helper returns its lock taken
-    // if it maps a huge page (the guard releases it), NULL (unlocked) otherwise.
-    let huge = unsafe { PtlGuard::new(rust_procmaps_pmd_trans_huge_lock(pmd, vma)) };
-    if let Some(_ptl) = huge {
-        // SAFETY: The PMD is locked by `_ptl`, held until the end of this block.
-        unsafe { pmd_entry(walk, vma, pmd, addr) };
-    } else {
-        let count = (end - addr) / PAGE_SIZE as usize;
-        // SAFETY: `pmd` is a PMD of the held VMA's page tables and `[addr, end)` lies in it.
-        let Some(table) = (unsafe { PteTable::map_lock(mm, pmd, addr, count) }) else {
+    // SAFETY: The walk holds the VMA (per-VMA or mmap lock), so the VMA is valid.
+    let vma = unsafe { walk_vma(walk) };
+    let count = (end - addr) / PAGE_SIZE as usize;
+    let mut batch = [const { MaybeUninit::<PteInfo>::uninit() }; PTE_BATCH];
+    let first = count.min(PTE_BATCH);
+    // SAFETY: `pmd` is a PMD of the held VMA's page tables and `[addr, end)` lies in it;
+    // `first <= count`.
+    match unsafe { PmdMap::lock(vma, pmd, addr, count, &mut batch[..first]) } {
+        PmdMap::Huge(_ptl) => {
+            // SAFETY: The PMD is locked by `_ptl`, held until the end of this arm.
+            unsafe { pmd_entry(walk, vma, pmd, addr) };
+        }
+        PmdMap::Table(table) => {
+            // SAFETY: Per the function's safety requirement.
+            let state = unsafe { walk_state(walk) };
+            let mut nr = first;
+            for start in (0..count).step_by(PTE_BATCH) {
+                let at = addr + start * PAGE_SIZE as usize;
+                if start > 0 {
+                    nr = (count - start).min(PTE_BATCH);
+                    // SAFETY: Entries `start..start + nr` are in the table `table` holds
+                    // mapped and locked, for `at` on; `batch` has room for `nr <= PTE_BATCH`.
+                    unsafe {
+                        rust_procmaps_pte_batch(
+                            vma,
+                            table.entry(start),
+                            at,
+                            nr as c_uint,
+                            batch.as_mut_ptr().cast(),
+                        )
+                    };
+                }
+                for (i, info) in batch[..nr].iter().enumerate() {
+                    // SAFETY: The helper wrote the first `nr` entries; the table is still
+                    // locked.
+                    unsafe {
+                        pte_entry(
+                            state,
+                            vma,
+                            info.assume_init_ref(),
+                            at + i * PAGE_SIZE as usize,
+                        )
+                    };
+                }
+            }
+            // Dropping `table` unlocks it and gives the chance to reschedule.
+            return 0;
+        }
+        PmdMap::Again => {
             // SAFETY: `walk` is the walk in progress.
             unsafe { rust_procmaps_walk_again(walk) };
             return 0;
-        };
-        // SAFETY: Per the function's safety requirement.
-        let state = unsafe { walk_state(walk) };
-        let mut batch = [const { core::mem::MaybeUninit::<PteInfo>::uninit() }; PTE_BATCH];
-        for first in (0..count).step_by(PTE_BATCH) {
-            let nr = (count - first).min(PTE_BATCH);
-            let at = addr + first * PAGE_SIZE as usize;
-            // SAFETY: Entries `first..first + nr` are in the table `table` holds mapped and
-            // locked, for `at` on; `batch` has room for `nr <= PTE_BATCH` of them.
-            unsafe {
-                rust_procmaps_pte_batch(
-                    vma,
-                    table.entry(first),
-                    at,
-                    nr as c_uint,
-                    batch.as_mut_ptr().cast(),
-                )
-            };
-            for (i, info) in batch[..nr].iter().enumerate() {
-                // SAFETY: The helper wrote the first `nr` entries; the table is still locked.
-                unsafe {
-                    pte_entry(
-                        state,
-                        vma,
-                        info.assume_init_ref(),
-                        at + i * PAGE_SIZE as usize,
-                    )
-                };
-            }
         }
     }
     // SAFETY: No spinlock is held here; the walk may sleep.
