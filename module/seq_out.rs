@@ -54,19 +54,25 @@ impl<'a> SeqOut<'a> {
         &'b mut self,
         spare: &'b mut [MaybeUninit<u8>; N],
     ) -> SeqLine<'b, 'a, N> {
-        let m = self.m.as_ptr();
-        // SAFETY: `m` is being filled (invariant): its buffer is `size` bytes, of which the
-        // first `count <= size` are used (`seq_get_buf()`, on the fields).
-        let (buf, count, size) = unsafe { ((*m).buf, (*m).count, (*m).size) };
-        let line = match NonNull::new(buf) {
-            // SAFETY: The `N` bytes after `count` are inside the buffer, which lives for the
-            // `show` call and so for `'b`.
-            Some(buf) if size.saturating_sub(count) >= N => unsafe {
-                Line::from_raw(buf.add(count).cast())
-            },
+        let line = match self.free() {
+            // SAFETY: The `N` bytes there are inside the buffer, which lives for the `show`
+            // call and so for `'b`.
+            Some((free, room)) if room >= N => unsafe { Line::from_raw(free) },
             _ => Line::new(spare),
         };
         SeqLine { out: self, line }
+    }
+
+    /// The free end of the seq_file's buffer and how many bytes follow it there
+    /// (`seq_get_buf()`, on the fields); `None` without a buffer.
+    #[inline(always)]
+    fn free(&self) -> Option<(NonNull<MaybeUninit<u8>>, usize)> {
+        let m = self.m.as_ptr();
+        // SAFETY: `m` is being filled (invariant): its buffer is `size` bytes, of which the
+        // first `count <= size` are used.
+        let (buf, count, size) = unsafe { ((*m).buf, (*m).count, (*m).size) };
+        // SAFETY: `count <= size`: the result is inside the buffer or one past its end.
+        NonNull::new(buf).map(|buf| (unsafe { buf.add(count) }.cast(), size.saturating_sub(count)))
     }
 
     /// `seq_write()`.
@@ -193,20 +199,17 @@ impl<'b, 'a, const N: usize> SeqLine<'b, 'a, N> {
 
     #[inline(always)]
     fn put(out: &mut SeqOut<'_>, line: &Line<'_, N>) {
-        let m = out.m.as_ptr();
-        // SAFETY: `m` is being filled (invariant of `SeqOut`).
-        let (buf, count, size) = unsafe { ((*m).buf, (*m).count, (*m).size) };
         // Where the line lies decides, not where it was made: whatever happened to the
         // `Line` in between, uncommitted bytes of the seq_file are never exposed.
-        let free = buf.wrapping_add(count).cast::<MaybeUninit<u8>>();
-        if !buf.is_null() && line.buf.as_ptr() == free && size.saturating_sub(count) >= line.len {
-            // SAFETY: The line's `len` bytes are initialised (invariant of `Line`) and are
-            // the first free bytes of the buffer, which has room for them: what
-            // `seq_commit()` does, on the field (a call to a shim for it would cost what not
-            // copying the line saves).
-            unsafe { (*m).count = count + line.len };
-        } else {
-            out.write(line.as_bytes());
+        match out.free() {
+            Some((free, room)) if line.buf == free && room >= line.len => {
+                // SAFETY: `m` is being filled (invariant of `SeqOut`); the line's `len` bytes
+                // are initialised (invariant of `Line`) and are the first free bytes of the
+                // buffer, which has room for them: what `seq_commit()` does, on the field (a
+                // call to a shim for it would cost what not copying the line saves).
+                unsafe { (*out.m.as_ptr()).count += line.len };
+            }
+            _ => out.write(line.as_bytes()),
         }
     }
 }
