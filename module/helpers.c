@@ -32,8 +32,23 @@
 
 #include "rust_procmaps.h"
 
-struct vm_area_struct *rust_procmaps_vma_next(struct mm_struct *mm,
-					      unsigned long addr)
+/*
+ * With CONFIG_RUST_INLINE_HELPERS this file is only built as LLVM bitcode and
+ * linked into the module's Rust object (Kbuild), as the kernel's rust/helpers/
+ * are. Like their __rust_helper, every wrapper is then __always_inline: LLVM
+ * does not inline C into Rust on its own (attribute mismatches, see
+ * rust/helpers/helpers.c), and a wrapper left as a call is the call the
+ * bitcode link was meant to remove. The symbols stay (GNU inline semantics)
+ * until llvm-link --internalize drops the unused ones.
+ */
+#ifdef CONFIG_RUST_INLINE_HELPERS
+#define __procmaps_helper __always_inline
+#else
+#define __procmaps_helper
+#endif
+
+__procmaps_helper struct vm_area_struct *rust_procmaps_vma_next(struct mm_struct *mm,
+								unsigned long addr)
 {
 	VMA_ITERATOR(vmi, mm, addr);
 
@@ -47,14 +62,14 @@ struct vm_area_struct *rust_procmaps_vma_next(struct mm_struct *mm,
  */
 #pragma weak lock_next_vma
 
-bool rust_procmaps_lock_next_vma_exported(void)
+__procmaps_helper bool rust_procmaps_lock_next_vma_exported(void)
 {
 	return lock_next_vma;
 }
 
-int rust_procmaps_lock_next_vma(struct mm_struct *mm, struct vma_iterator *vmi,
-				unsigned long addr, bool reset,
-				struct vm_area_struct **vma, bool *fell_back)
+__procmaps_helper int rust_procmaps_lock_next_vma(struct mm_struct *mm, struct vma_iterator *vmi,
+						  unsigned long addr, bool reset,
+						  struct vm_area_struct **vma, bool *fell_back)
 {
 	struct vm_area_struct *v;
 
@@ -74,8 +89,8 @@ int rust_procmaps_lock_next_vma(struct mm_struct *mm, struct vma_iterator *vmi,
 	return 0;
 }
 
-int rust_procmaps_lock_next_vma_rcu(struct mm_struct *mm, unsigned long addr,
-				    struct vm_area_struct **vma, bool *fell_back)
+__procmaps_helper int rust_procmaps_lock_next_vma_rcu(struct mm_struct *mm, unsigned long addr,
+						      struct vm_area_struct **vma, bool *fell_back)
 {
 	VMA_ITERATOR(vmi, mm, addr);
 	int ret;
@@ -86,37 +101,37 @@ int rust_procmaps_lock_next_vma_rcu(struct mm_struct *mm, unsigned long addr,
 	return ret;
 }
 
-bool rust_procmaps_speculate_try_begin(struct mm_struct *mm, unsigned int *seq)
+__procmaps_helper bool rust_procmaps_speculate_try_begin(struct mm_struct *mm, unsigned int *seq)
 {
 	return mmap_lock_speculate_try_begin(mm, seq);
 }
 
-bool rust_procmaps_speculate_retry(struct mm_struct *mm, unsigned int seq)
+__procmaps_helper bool rust_procmaps_speculate_retry(struct mm_struct *mm, unsigned int seq)
 {
 	return mmap_lock_speculate_retry(mm, seq);
 }
 
-int rust_procmaps_mmap_read_lock_killable(struct mm_struct *mm)
+__procmaps_helper int rust_procmaps_mmap_read_lock_killable(struct mm_struct *mm)
 {
 	return mmap_read_lock_killable(mm);
 }
 
-bool rust_procmaps_vma_start_read_locked(struct vm_area_struct *vma)
+__procmaps_helper bool rust_procmaps_vma_start_read_locked(struct vm_area_struct *vma)
 {
 	return vma_start_read_locked(vma);
 }
 
-const struct path *rust_procmaps_file_user_path(const struct file *f)
+__procmaps_helper const struct path *rust_procmaps_file_user_path(const struct file *f)
 {
 	return file_user_path(f);
 }
 
-const struct inode *rust_procmaps_file_user_inode(const struct file *f)
+__procmaps_helper const struct inode *rust_procmaps_file_user_inode(const struct file *f)
 {
 	return file_user_inode(f);
 }
 
-const char *rust_procmaps_vma_heap_or_stack(const struct vm_area_struct *vma)
+__procmaps_helper const char *rust_procmaps_vma_heap_or_stack(const struct vm_area_struct *vma)
 {
 	if (vma_is_initial_heap(vma))
 		return "[heap]";
@@ -125,12 +140,12 @@ const char *rust_procmaps_vma_heap_or_stack(const struct vm_area_struct *vma)
 	return NULL;
 }
 
-void rust_procmaps_seq_setwidth(struct seq_file *m, size_t size)
+__procmaps_helper void rust_procmaps_seq_setwidth(struct seq_file *m, size_t size)
 {
 	seq_setwidth(m, size);
 }
 
-void *rust_procmaps_kprobe_lookup(const char *name)
+__procmaps_helper void *rust_procmaps_kprobe_lookup(const char *name)
 {
 #ifdef CONFIG_KPROBES
 	struct kprobe kp = { .symbol_name = name };
@@ -146,23 +161,23 @@ void *rust_procmaps_kprobe_lookup(const char *name)
 #endif
 }
 
-struct task_struct *rust_procmaps_next_task(struct task_struct *p)
+__procmaps_helper struct task_struct *rust_procmaps_next_task(struct task_struct *p)
 {
 	return next_task(p);
 }
 
-void rust_procmaps_tracepoint_synchronize_unregister(void)
+__procmaps_helper void rust_procmaps_tracepoint_synchronize_unregister(void)
 {
 	tracepoint_synchronize_unregister();
 }
 
-const struct cred *rust_procmaps_current_cred(void)
+__procmaps_helper const struct cred *rust_procmaps_current_cred(void)
 {
 	return current_cred();
 }
 
-int rust_procmaps_task_dumpable(struct task_struct *task,
-				struct user_namespace **user_ns)
+__procmaps_helper int rust_procmaps_task_dumpable(struct task_struct *task,
+						  struct user_namespace **user_ns)
 {
 	struct task_exec_state *exec_state = rcu_dereference(task->exec_state);
 
@@ -170,7 +185,7 @@ int rust_procmaps_task_dumpable(struct task_struct *task,
 	return READ_ONCE(exec_state->dumpable);
 }
 
-struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task)
+__procmaps_helper struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task)
 {
 	return &task->signal->exec_update_lock;
 }
@@ -187,7 +202,7 @@ struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task)
 #endif
 #pragma weak mm_access
 
-bool rust_procmaps_get_gate_vma_exported(void)
+__procmaps_helper bool rust_procmaps_get_gate_vma_exported(void)
 {
 #ifdef __HAVE_ARCH_GATE_AREA
 	return get_gate_vma;
@@ -196,17 +211,17 @@ bool rust_procmaps_get_gate_vma_exported(void)
 #endif
 }
 
-struct vm_area_struct *rust_procmaps_get_gate_vma(struct mm_struct *mm)
+__procmaps_helper struct vm_area_struct *rust_procmaps_get_gate_vma(struct mm_struct *mm)
 {
 	return get_gate_vma(mm);
 }
 
-bool rust_procmaps_mm_access_exported(void)
+__procmaps_helper bool rust_procmaps_mm_access_exported(void)
 {
 	return mm_access;
 }
 
-struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task)
+__procmaps_helper struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task)
 {
 	return mm_access(task, PTRACE_MODE_READ_FSCREDS);
 }
@@ -218,24 +233,24 @@ struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task)
  */
 #pragma weak build_id_parse_file
 
-bool rust_procmaps_build_id_parse_file_exported(void)
+__procmaps_helper bool rust_procmaps_build_id_parse_file_exported(void)
 {
 	return build_id_parse_file;
 }
 
-int rust_procmaps_build_id_parse_file(struct file *file,
-				      unsigned char *build_id, __u32 *size)
+__procmaps_helper int rust_procmaps_build_id_parse_file(struct file *file,
+							unsigned char *build_id, __u32 *size)
 {
 	return build_id_parse_file(file, build_id, size);
 }
 
-int rust_procmaps_copy_struct_from_user(void *dst, size_t ksize,
-					const void __user *src, size_t usize)
+__procmaps_helper int rust_procmaps_copy_struct_from_user(void *dst, size_t ksize,
+							  const void __user *src, size_t usize)
 {
 	return copy_struct_from_user(dst, ksize, src, usize);
 }
 
-struct file *rust_procmaps_get_file(struct file *f)
+__procmaps_helper struct file *rust_procmaps_get_file(struct file *f)
 {
 	return get_file(f);
 }
@@ -261,7 +276,7 @@ struct file *rust_procmaps_get_file(struct file *f)
 #pragma weak huge_anon_orders_madvise
 #pragma weak huge_anon_orders_inherit
 
-bool rust_procmaps_smaps_exports(void)
+__procmaps_helper bool rust_procmaps_smaps_exports(void)
 {
 	return walk_page_range_vma && vm_normal_page && vm_normal_page_pmd &&
 	       pte_offset_map_lock && __pmd_trans_huge_lock &&
@@ -272,7 +287,7 @@ bool rust_procmaps_smaps_exports(void)
 	       &huge_anon_orders_inherit;
 }
 
-bool rust_procmaps_mmap_lock_is_contended(struct mm_struct *mm)
+__procmaps_helper bool rust_procmaps_mmap_lock_is_contended(struct mm_struct *mm)
 {
 	return mmap_lock_is_contended(mm);
 }
@@ -303,8 +318,8 @@ static const struct mm_walk_ops smaps_ops[2][2] = {
 	},
 };
 
-int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
-			     bool mmap_locked, bool shmem_holes, void *private)
+__procmaps_helper int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
+					       bool mmap_locked, bool shmem_holes, void *private)
 {
 	return walk_page_range_vma(vma, start, vma->vm_end,
 				   &smaps_ops[mmap_locked][shmem_holes], private);
@@ -314,64 +329,64 @@ int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
 static_assert(offsetof(struct mm_walk, vma) == 24);
 static_assert(offsetof(struct mm_walk, private) == 40);
 
-void rust_procmaps_walk_again(struct mm_walk *walk)
+__procmaps_helper void rust_procmaps_walk_again(struct mm_walk *walk)
 {
 	walk->action = ACTION_AGAIN;
 }
 
-void rust_procmaps_cond_resched(void)
+__procmaps_helper void rust_procmaps_cond_resched(void)
 {
 	cond_resched();
 }
 
-pmd_t rust_procmaps_pmdp_get(pmd_t *pmd)
+__procmaps_helper pmd_t rust_procmaps_pmdp_get(pmd_t *pmd)
 {
 	return pmdp_get(pmd);
 }
 
-bool rust_procmaps_pmd_none(pmd_t pmd)
+__procmaps_helper bool rust_procmaps_pmd_none(pmd_t pmd)
 {
 	return pmd_none(pmd);
 }
 
-bool rust_procmaps_pmd_present(pmd_t pmd)
+__procmaps_helper bool rust_procmaps_pmd_present(pmd_t pmd)
 {
 	return pmd_present(pmd);
 }
 
-bool rust_procmaps_pmd_young(pmd_t pmd)
+__procmaps_helper bool rust_procmaps_pmd_young(pmd_t pmd)
 {
 	return pmd_young(pmd);
 }
 
-bool rust_procmaps_pmd_dirty(pmd_t pmd)
+__procmaps_helper bool rust_procmaps_pmd_dirty(pmd_t pmd)
 {
 	return pmd_dirty(pmd);
 }
 
-bool rust_procmaps_thp_migration_supported(void)
+__procmaps_helper bool rust_procmaps_thp_migration_supported(void)
 {
 	return thp_migration_supported();
 }
 
-softleaf_t rust_procmaps_softleaf_from_pmd(pmd_t pmd)
+__procmaps_helper softleaf_t rust_procmaps_softleaf_from_pmd(pmd_t pmd)
 {
 	return softleaf_from_pmd(pmd);
 }
 
-unsigned long rust_procmaps_hpage_pmd_size(void)
+__procmaps_helper unsigned long rust_procmaps_hpage_pmd_size(void)
 {
 	return HPAGE_PMD_SIZE;
 }
 
-struct page *rust_procmaps_vm_normal_page_pmd(struct vm_area_struct *vma,
-					      unsigned long addr, pmd_t pmd)
+__procmaps_helper struct page *rust_procmaps_vm_normal_page_pmd(struct vm_area_struct *vma,
+								unsigned long addr, pmd_t pmd)
 {
 	return vm_normal_page_pmd(vma, addr, pmd);
 }
 
 /* The pte_*() tests smaps reads: RUST_PROCMAPS_PTE_* bits. */
-unsigned int rust_procmaps_pte_bits(pte_t pte)
+__procmaps_helper unsigned int rust_procmaps_pte_bits(pte_t pte)
 {
 	return (pte_present(pte) ? RUST_PROCMAPS_PTE_PRESENT : 0) |
 	       (pte_none(pte) ? RUST_PROCMAPS_PTE_NONE : 0) |
@@ -379,42 +394,42 @@ unsigned int rust_procmaps_pte_bits(pte_t pte)
 	       (pte_dirty(pte) ? RUST_PROCMAPS_PTE_DIRTY : 0);
 }
 
-softleaf_t rust_procmaps_softleaf_from_pte(pte_t pte)
+__procmaps_helper softleaf_t rust_procmaps_softleaf_from_pte(pte_t pte)
 {
 	return softleaf_from_pte(pte);
 }
 
-bool rust_procmaps_softleaf_is_swap(softleaf_t entry)
+__procmaps_helper bool rust_procmaps_softleaf_is_swap(softleaf_t entry)
 {
 	return softleaf_is_swap(entry);
 }
 
-bool rust_procmaps_softleaf_has_pfn(softleaf_t entry)
+__procmaps_helper bool rust_procmaps_softleaf_has_pfn(softleaf_t entry)
 {
 	return softleaf_has_pfn(entry);
 }
 
-bool rust_procmaps_softleaf_is_device_private(softleaf_t entry)
+__procmaps_helper bool rust_procmaps_softleaf_is_device_private(softleaf_t entry)
 {
 	return softleaf_is_device_private(entry);
 }
 
-struct page *rust_procmaps_softleaf_to_page(softleaf_t entry)
+__procmaps_helper struct page *rust_procmaps_softleaf_to_page(softleaf_t entry)
 {
 	return softleaf_to_page(entry);
 }
 
-int rust_procmaps_swp_swapcount(softleaf_t entry)
+__procmaps_helper int rust_procmaps_swp_swapcount(softleaf_t entry)
 {
 	return swp_swapcount(entry);
 }
 
-struct folio *rust_procmaps_page_folio(struct page *page)
+__procmaps_helper struct folio *rust_procmaps_page_folio(struct page *page)
 {
 	return page_folio(page);
 }
 
-unsigned long rust_procmaps_compound_nr(struct page *page)
+__procmaps_helper unsigned long rust_procmaps_compound_nr(struct page *page)
 {
 	return compound_nr(page);
 }
@@ -423,8 +438,8 @@ unsigned long rust_procmaps_compound_nr(struct page *page)
  * page_folio(@page) into *@folio, and which of the folio tests smaps uses
  * hold: RUST_PROCMAPS_FOLIO_* bits.
  */
-unsigned int rust_procmaps_page_folio_tests(struct page *page,
-					    struct folio **folio)
+__procmaps_helper unsigned int rust_procmaps_page_folio_tests(struct page *page,
+							      struct folio **folio)
 {
 	struct folio *f = page_folio(page);
 
@@ -450,7 +465,10 @@ static_assert(offsetof(struct rust_procmaps_pte_info, tests) == 28);
  * caller holds mapped and locked, from @pte for @addr: one call a batch, as
  * every Rust -> C call is a real call (with four a present entry, a walk of
  * 1 GiB of pages took 2.6x /proc's time; batched, 1.2x). Only reads;
- * smaps_walk.rs does the accounting.
+ * smaps_walk.rs does the accounting. Not __procmaps_helper: inlined into the
+ * Rust walk (twice, with rust_procmaps_pmd_map_lock()) the 1 GiB rollup took
+ * 1.22-1.23x /proc's time on the inline kernel, as a call 1.08-1.15x (readcost
+ * boots); the call is made once per batch anyway.
  */
 void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
 			     unsigned long addr, unsigned int nr,
@@ -489,9 +507,10 @@ void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
  * smaps_rollup of 10k one-page VMAs went from 1.94x to 1.83x /proc's time
  * (medians of 4 interleaved boots each).
  */
-pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
-				  unsigned long addr, unsigned int nr,
-				  struct rust_procmaps_pte_info *out, spinlock_t **ptl)
+__procmaps_helper pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
+						    unsigned long addr, unsigned int nr,
+						    struct rust_procmaps_pte_info *out,
+						    spinlock_t **ptl)
 {
 	pte_t *pte;
 
@@ -508,7 +527,7 @@ pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
 }
 
 /* The end of smaps_pte_range() for a page table: unmap, unlock, resched. */
-void rust_procmaps_pte_unmap_unlock_resched(pte_t *pte, spinlock_t *ptl)
+__procmaps_helper void rust_procmaps_pte_unmap_unlock_resched(pte_t *pte, spinlock_t *ptl)
 {
 	pte_unmap_unlock(pte, ptl);
 	cond_resched();
@@ -518,8 +537,8 @@ void rust_procmaps_pte_unmap_unlock_resched(pte_t *pte, spinlock_t *ptl)
  * folio_precise_page_mapcount() of fs/proc/internal.h, a header modules
  * cannot include (CONFIG_PAGE_MAPCOUNT, which our configs enable).
  */
-int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
-					      struct page *page)
+__procmaps_helper int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
+								struct page *page)
 {
 	int mapcount = atomic_read(&page->_mapcount) + 1;
 
@@ -530,75 +549,75 @@ int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
 	return mapcount;
 }
 
-bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio)
+__procmaps_helper bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio)
 {
 	return folio_maybe_mapped_shared(folio);
 }
 
-spinlock_t *rust_procmaps_huge_pte_lock(struct vm_area_struct *vma,
-					pte_t *pte)
+__procmaps_helper spinlock_t *rust_procmaps_huge_pte_lock(struct vm_area_struct *vma,
+							  pte_t *pte)
 {
 	return huge_pte_lock(hstate_vma(vma), vma->vm_mm, pte);
 }
 
-pte_t rust_procmaps_huge_ptep_get(struct mm_struct *mm, unsigned long addr,
-				  pte_t *pte)
+__procmaps_helper pte_t rust_procmaps_huge_ptep_get(struct mm_struct *mm, unsigned long addr,
+						    pte_t *pte)
 {
 	return huge_ptep_get(mm, addr, pte);
 }
 
-bool rust_procmaps_hugetlb_pmd_shared(pte_t *pte)
+__procmaps_helper bool rust_procmaps_hugetlb_pmd_shared(pte_t *pte)
 {
 	return hugetlb_pmd_shared(pte);
 }
 
-unsigned long rust_procmaps_vma_huge_page_size(struct vm_area_struct *vma)
+__procmaps_helper unsigned long rust_procmaps_vma_huge_page_size(struct vm_area_struct *vma)
 {
 	return huge_page_size(hstate_vma(vma));
 }
 
-struct page *rust_procmaps_pte_page(pte_t pte)
+__procmaps_helper struct page *rust_procmaps_pte_page(pte_t pte)
 {
 	return pte_page(pte);
 }
 
-bool rust_procmaps_shmem_mapping(struct vm_area_struct *vma)
+__procmaps_helper bool rust_procmaps_shmem_mapping(struct vm_area_struct *vma)
 {
 	return vma->vm_file && shmem_mapping(vma->vm_file->f_mapping);
 }
 
-unsigned long rust_procmaps_shmem_swap_usage(struct vm_area_struct *vma)
+__procmaps_helper unsigned long rust_procmaps_shmem_swap_usage(struct vm_area_struct *vma)
 {
 	return shmem_swap_usage(vma);
 }
 
-unsigned long rust_procmaps_shmem_partial_swap_usage(struct vm_area_struct *vma,
-						     unsigned long start,
-						     unsigned long end)
+__procmaps_helper unsigned long rust_procmaps_shmem_partial_swap_usage(struct vm_area_struct *vma,
+								       unsigned long start,
+								       unsigned long end)
 {
 	return shmem_partial_swap_usage(vma->vm_file->f_mapping,
 					linear_page_index(vma, start),
 					linear_page_index(vma, end));
 }
 
-unsigned long rust_procmaps_vma_kernel_pagesize(struct vm_area_struct *vma)
+__procmaps_helper unsigned long rust_procmaps_vma_kernel_pagesize(struct vm_area_struct *vma)
 {
 	return vma_kernel_pagesize(vma);
 }
 
-unsigned long rust_procmaps_vma_mmu_pagesize(struct vm_area_struct *vma)
+__procmaps_helper unsigned long rust_procmaps_vma_mmu_pagesize(struct vm_area_struct *vma)
 {
 	return vma_mmu_pagesize(vma);
 }
 
-bool rust_procmaps_thp_eligible(struct vm_area_struct *vma)
+__procmaps_helper bool rust_procmaps_thp_eligible(struct vm_area_struct *vma)
 {
 	return thp_vma_allowable_orders(vma, vma->vm_flags, TVA_SMAPS,
 					THP_ORDERS_ALL);
 }
 
 /* ProtectionKey of @vma, or -1 when the CPU has no protection keys. */
-int rust_procmaps_vma_pkey(struct vm_area_struct *vma)
+__procmaps_helper int rust_procmaps_vma_pkey(struct vm_area_struct *vma)
 {
 	return arch_pkeys_enabled() ? vma_pkey(vma) : -1;
 }
