@@ -30,7 +30,6 @@ use kernel::{
 };
 
 use crate::{
-    exports,
     mm_lock::{Context, VmaCursor},
     stats::STATS,
     target::Target,
@@ -197,14 +196,14 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
     {
         return Err(EINVAL);
     }
-    if karg.build_id_size != 0 && !exports::build_id_available() {
+    if karg.build_id_size != 0 && !target.build_id_available() {
         return Err(EOPNOTSUPP);
     }
 
     let (name, file) = {
         let mm = target.mm_for_query().ok_or(ESRCH)?;
         // The name is copied into an allocation while the VMA is held.
-        let mut cursor = VmaCursor::new(mm, Context::MaySleep)?;
+        let mut cursor = VmaCursor::new(mm, Context::MaySleep, target.locking())?;
         // A point lookup is only answered by the VMA covering the address: try it first. (A
         // walk with COVERING_OR_NEXT_VMA from the end of the last VMA mostly starts in a gap,
         // where the guess would cost a tree walk: measured with `make bench`'s query rows.)

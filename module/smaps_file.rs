@@ -20,7 +20,7 @@ use kernel::{bindings, mm::MmWithUser, prelude::*, sync::aref::ARef};
 
 use crate::{
     debugfs_files::FileOps,
-    mm_lock::{Context, VmaCursor, WalkLock},
+    mm_lock::{Context, Locking, VmaCursor, WalkLock},
     seq_out::{self, Line, SeqOut},
     smaps_walk::{self, MemSizeStats, PSS_SHIFT},
     stats::STATS,
@@ -274,9 +274,14 @@ impl Drop for WalkCounts {
     }
 }
 
-/// Sums the address space of `mm`; returns the span `[first start, last end)` summed.
-fn rollup(mm: ARef<MmWithUser>, mss: &mut MemSizeStats) -> Result<(usize, usize)> {
-    let mut cursor = VmaCursor::new(mm, Context::MaySleep)?;
+/// Sums the address space of `mm`, locked as `locking` says; returns the span
+/// `[first start, last end)` summed.
+fn rollup(
+    mm: ARef<MmWithUser>,
+    locking: Locking,
+    mss: &mut MemSizeStats,
+) -> Result<(usize, usize)> {
+    let mut cursor = VmaCursor::new(mm, Context::MaySleep, locking)?;
     let mut walks = WalkCounts::default();
     let mut span: Option<(usize, usize)> = None;
     // `last_vma_end`: the end of the last VMA summed, where the next lookup starts.
@@ -314,7 +319,7 @@ unsafe extern "C" fn rollup_show(m: *mut bindings::seq_file, _v: *mut c_void) ->
     };
     STATS.chunks.inc();
     let mut mss = MemSizeStats::default();
-    match rollup(mm, &mut mss) {
+    match rollup(mm, target.locking(), &mut mss) {
         Ok((start, end)) => {
             // SAFETY: `m` is the seq_file whose `show` is running, for this call.
             if let Some(mut out) = unsafe { SeqOut::from_raw(m) } {

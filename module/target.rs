@@ -14,7 +14,7 @@ use kernel::{
     sync::{aref::ARef, rcu},
 };
 
-use crate::{access, stats::STATS};
+use crate::{access, exports, mm_lock::Locking, stats::STATS};
 
 /// A counted `struct pid`, put on drop.
 ///
@@ -87,11 +87,14 @@ impl Drop for TaskRef {
     }
 }
 
-/// The process behind an open file.
+/// The process behind an open file, and what the module can do for that file (fixed while the
+/// module is loaded, so asked once at open instead of at every read or query).
 pub(crate) struct Target {
     pid: PidRef,
     /// `None` for a kernel thread or a process that had exited at open.
     mm: Option<ARef<Mm>>,
+    locking: Locking,
+    build_id: bool,
 }
 
 impl Target {
@@ -115,7 +118,19 @@ impl Target {
         Ok(Self {
             pid: task.pid()?,
             mm,
+            locking: Locking::of_module(),
+            build_id: exports::build_id_available(),
         })
+    }
+
+    /// How this file's cursors lock.
+    pub(crate) fn locking(&self) -> Locking {
+        self.locking
+    }
+
+    /// Whether `PROCMAP_QUERY` can answer build IDs ([`exports::build_id_available`]).
+    pub(crate) fn build_id_available(&self) -> bool {
+        self.build_id
     }
 
     /// The address space for one read, with an `mmget` reference: `ESRCH` once the process is

@@ -86,7 +86,9 @@ impl VmaSeq {
             return Ok(false);
         };
         STATS.chunks.inc();
-        let cursor = self.cursor.insert(VmaCursor::new(mm, self.context)?);
+        let cursor = self
+            .cursor
+            .insert(VmaCursor::new(mm, self.context, target.locking())?);
         if last_addr > 0 {
             last_addr = self.last_pos;
             *ppos = last_addr;
