@@ -465,10 +465,8 @@ static_assert(offsetof(struct rust_procmaps_pte_info, tests) == 28);
  * caller holds mapped and locked, from @pte for @addr: one call a batch, as
  * every Rust -> C call is a real call (with four a present entry, a walk of
  * 1 GiB of pages took 2.6x /proc's time; batched, 1.2x). Only reads;
- * smaps_walk.rs does the accounting. Not __procmaps_helper: inlined into the
- * Rust walk (twice, with rust_procmaps_pmd_map_lock()) the 1 GiB rollup took
- * 1.22-1.23x /proc's time on the inline kernel, as a call 1.08-1.15x (readcost
- * boots); the call is made once per batch anyway.
+ * smaps_walk.rs does the accounting. Not __procmaps_helper, as the next one:
+ * the call is made once per batch anyway.
  */
 void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
 			     unsigned long addr, unsigned int nr,
@@ -506,11 +504,16 @@ void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
  * one page table: with this and the next helper instead of five calls, the
  * smaps_rollup of 10k one-page VMAs went from 1.94x to 1.83x /proc's time
  * (medians of 4 interleaved boots each).
+ *
+ * Not __procmaps_helper: inlined into the Rust pmd_entry, on the inline
+ * kernel, it made the 1 GiB rollup 1.23-1.25x /proc's time where as a call
+ * it is 1.08-1.12x (the per-page loop of the same function got slower), and
+ * saved only about 0.1x on small VMAs (3 + 3 interleaved readcost boots each,
+ * with the batch helper inlined or not).
  */
-__procmaps_helper pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
-						    unsigned long addr, unsigned int nr,
-						    struct rust_procmaps_pte_info *out,
-						    spinlock_t **ptl)
+pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
+				  unsigned long addr, unsigned int nr,
+				  struct rust_procmaps_pte_info *out, spinlock_t **ptl)
 {
 	pte_t *pte;
 
