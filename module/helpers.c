@@ -529,11 +529,16 @@ pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
 	return pte;
 }
 
-/* The end of smaps_pte_range() for a page table: unmap, unlock, resched. */
-__procmaps_helper void rust_procmaps_pte_unmap_unlock_resched(pte_t *pte, spinlock_t *ptl)
+/*
+ * The end of smaps_pte_range() for a page table: unmap, unlock, and resched
+ * unless the walk runs inside an RCU read-side section (@resched false).
+ */
+__procmaps_helper void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl,
+						      bool resched)
 {
 	pte_unmap_unlock(pte, ptl);
-	cond_resched();
+	if (resched)
+		cond_resched();
 }
 
 /*

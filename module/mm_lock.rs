@@ -22,8 +22,11 @@
 //!
 //! The cursor is also told once whether its user sleeps while it holds a VMA ([`Context`]):
 //! page-table walks, allocations and copies to user space do; formatting a `maps` line into
-//! the seq_file buffer does not. Only a [`SleepableVma`], which only a [`Context::MaySleep`]
-//! cursor hands out, can be walked.
+//! the seq_file buffer, or walking a small anonymous VMA without rescheduling
+//! (`smaps_walk::gather_atomic`, what `smaps_rollup` does for such VMAs), does not. Only a
+//! [`SleepableVma`] can be walked with callbacks that sleep: a [`Context::MaySleep`] cursor
+//! hands one out, and any cursor does when asked with [`VmaCursor::current_sleepable`], which
+//! closes its RCU section first.
 //!
 //! # The per-VMA step
 //!
@@ -132,7 +135,8 @@ extern "C" {
 /// Whether the user of a cursor sleeps while it holds a VMA (module documentation).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Context {
-    /// It does not: the cursor may keep an RCU read-side section open while a VMA is out.
+    /// It does not: the cursor may keep an RCU read-side section open while a VMA is out
+    /// (until [`VmaCursor::current_sleepable`] closes it).
     Atomic,
     /// It does (page-table walks, allocations, copies to user space): no RCU section is open
     /// while a VMA is out, which [`SleepableVma`] proves.
@@ -635,6 +639,23 @@ impl VmaCursor {
             may_sleep: self.context == Context::MaySleep,
             _cursor: PhantomData,
         })
+    }
+
+    /// The VMA handed out by the last [`VmaCursor::advance`], if any, as one its user may sleep
+    /// with: the RCU read-side section a [`Context::Atomic`] cursor keeps open is closed first.
+    /// The VMA stays locked; the next lookup walks the tree from its root.
+    pub(crate) fn current_sleepable(&mut self) -> Option<SleepableVma<'_>> {
+        if let Held::PerVma {
+            step: Step::MmIter(iter),
+            ..
+        } = &mut self.held
+        {
+            // INVARIANT: `rcu` is `None`: `vmi` is set again before its next use.
+            iter.rcu = None;
+        }
+        // INVARIANT: The cursor has no RCU section open now (only `MmIter` keeps one), and
+        // cannot open one while the returned value borrows it.
+        self.current().map(SleepableVma)
     }
 
     /// `smaps_rollup`'s courtesy to writers: with `mmap_lock` held (`lock_mode=1`) and a writer

@@ -185,7 +185,7 @@ void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
 pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
 				  unsigned long addr, unsigned int nr,
 				  struct rust_procmaps_pte_info *out, spinlock_t **ptl);
-void rust_procmaps_pte_unmap_unlock_resched(pte_t *pte, spinlock_t *ptl);
+void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl, bool resched);
 int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
 					      struct page *page);
 bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio);

@@ -274,29 +274,48 @@ impl Drop for WalkCounts {
     }
 }
 
+/// Small anonymous VMAs walked in a row inside the cursor's RCU section before a walk that may
+/// sleep (which closes the section and reschedules): bounds how long a rollup delays RCU
+/// grace periods and runs without a rescheduling point.
+const ATOMIC_WALKS_IN_A_ROW: u32 = 32;
+
 /// Sums the address space of `mm`, locked as `locking` says; returns the span
 /// `[first start, last end)` summed.
+///
+/// The cursor is a [`Context::Atomic`] one: a small anonymous VMA is walked without sleeping
+/// while its RCU section stays open ([`smaps_walk::gather_atomic`]), so that the next VMA is
+/// found by continuing the iterator, as `/proc`'s rollup does under `mmap_lock`, instead of a
+/// walk from the tree's root; any other VMA, and every [`ATOMIC_WALKS_IN_A_ROW`]-th, is walked
+/// with the section closed ([`VmaCursor::current_sleepable`]). Experiment builds put the
+/// root walk and its RCU exit at about 0.2x of `/proc`'s time for many small VMAs (README).
 fn rollup(
     mm: ARef<MmWithUser>,
     locking: Locking,
     mss: &mut MemSizeStats,
 ) -> Result<(usize, usize)> {
-    let mut cursor = VmaCursor::new(mm, Context::MaySleep, locking)?;
+    let mut cursor = VmaCursor::new(mm, Context::Atomic, locking)?;
     let mut walks = WalkCounts::default();
     let mut span: Option<(usize, usize)> = None;
     // `last_vma_end`: the end of the last VMA summed, where the next lookup starts.
     let mut from = 0;
+    let mut in_a_row = 0;
     while let Some(vma) = cursor.advance(from)? {
-        // Always `Some`: a `MaySleep` cursor.
-        let Some(vma) = vma.sleepable() else {
-            return Err(EINVAL);
-        };
+        let (start, end) = (vma.start(), vma.end());
         walks.count(vma.walk_lock());
         // A VMA starting below `from` grew or merged since the last one was summed: `gather`
         // counts it from `from` only.
-        smaps_walk::gather(&vma, from, mss);
-        span = Some((span.map_or(vma.start(), |s| s.0), vma.end()));
-        from = vma.end();
+        if in_a_row < ATOMIC_WALKS_IN_A_ROW && smaps_walk::gather_atomic(&vma, from, mss) {
+            in_a_row += 1;
+        } else {
+            // Always `Some`: the cursor holds the VMA it just handed out.
+            let Some(vma) = cursor.current_sleepable() else {
+                return Err(EINVAL);
+            };
+            smaps_walk::gather(&vma, from, mss);
+            in_a_row = 0;
+        }
+        span = Some((span.map_or(start, |s| s.0), end));
+        from = end;
         // `lock_mode=1`: let a waiting writer in, as `/proc` does.
         cursor.relax()?;
     }

@@ -20,7 +20,7 @@
 use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, mm::virt::flags, prelude::*};
 
-use crate::mm_lock::{SleepableVma, WalkLock};
+use crate::mm_lock::{LockedVma, SleepableVma, WalkLock};
 
 /// `PSS_SHIFT` of `task_mmu.c`: PSS is kept in units of 1/4096 byte.
 pub(crate) const PSS_SHIFT: u32 = 12;
@@ -137,9 +137,10 @@ extern "C" {
         out: *mut PteInfo,
         ptl: *mut *mut bindings::spinlock_t,
     ) -> *mut bindings::pte_t;
-    fn rust_procmaps_pte_unmap_unlock_resched(
+    fn rust_procmaps_pte_unmap_unlock(
         pte: *mut bindings::pte_t,
         ptl: *mut bindings::spinlock_t,
+        resched: bool,
     );
     fn rust_procmaps_pte_bits(pte: bindings::pte_t) -> u32;
     fn rust_procmaps_pte_page(pte: bindings::pte_t) -> *mut bindings::page;
@@ -222,6 +223,9 @@ struct Walk<'a> {
     shmem_holes: bool,
     /// `VM_LOCKED`: counts towards `Locked`.
     locked: bool,
+    /// The callbacks may sleep (reschedule after each PMD); `false` inside an RCU read-side
+    /// section ([`gather_atomic`]).
+    may_sleep: bool,
 }
 
 /// Adds the pages of `vma` from `start` to its end into `mss` (`smap_gather_stats()`).
@@ -253,10 +257,50 @@ pub(crate) fn gather(vma: &SleepableVma<'_>, start: usize, mss: &mut MemSizeStat
             shmem_holes = true;
         }
     }
+    walk_from(vma, start, shmem_holes, true, mss);
+}
+
+/// Largest VMA part [`gather_atomic`] walks: one PMD's worth of PTEs (at most two PTE tables).
+const ATOMIC_WALK_MAX: usize = 1 << bindings::PMD_SHIFT;
+
+/// [`gather`] for a small anonymous VMA, without sleeping: what may run inside the RCU
+/// read-side section a [`crate::mm_lock::Context::Atomic`] cursor keeps open, so that the
+/// cursor continues its VMA iterator instead of walking the tree again for the next VMA.
+///
+/// Returns `false`, having done nothing, for a VMA whose walk could sleep or take long: one
+/// with a file (shmem swap accounting, hugetlb's VMA lock), or more than
+/// [`ATOMIC_WALK_MAX`] bytes to walk; the caller then walks it with [`gather`].
+pub(crate) fn gather_atomic(vma: &LockedVma<'_>, start: usize, mss: &mut MemSizeStats) -> bool {
+    if start >= vma.end() {
+        return true;
+    }
+    // SAFETY: The VMA is held, so its file pointer is stable.
+    let anonymous = unsafe { (*vma.as_ptr()).vm_file.is_null() };
+    if !anonymous || vma.end() - start.max(vma.start()) > ATOMIC_WALK_MAX {
+        return false;
+    }
+    walk_from(vma, start, false, false, mss);
+    true
+}
+
+/// Walks `vma` from `start` (above `vm_start` or not) to its end with our callbacks.
+///
+/// `vma` is held as its [`WalkLock`] says for the whole call; with `may_sleep` false the
+/// callbacks never sleep, and neither does the walker for an anonymous VMA (no hugetlb
+/// VMA lock, no shmem holes).
+fn walk_from(
+    vma: &LockedVma<'_>,
+    start: usize,
+    shmem_holes: bool,
+    may_sleep: bool,
+    mss: &mut MemSizeStats,
+) {
+    let raw = vma.as_ptr();
     let mut walk = Walk {
         mss,
         shmem_holes,
-        locked: fl & (1 << bindings::VMA_LOCKED_BIT) != 0,
+        locked: vma.flags() & (1 << bindings::VMA_LOCKED_BIT) != 0,
+        may_sleep,
     };
     // SAFETY: The VMA is held as `walk_lock()` says, which is what the walker asserts; `walk`
     // outlives the call and is only used by our callbacks. Errors (none are expected for a
@@ -424,12 +468,14 @@ impl PmdMap {
     ///
     /// `pmd` must be a PMD of `vma`'s page tables for `addr`, `vma` held for the whole life of
     /// the result, `[addr, addr + count pages)` within that PMD, and `first.len() <= count`.
+    /// `may_sleep` says whether the walk may reschedule when the table is released.
     unsafe fn lock(
         vma: *mut bindings::vm_area_struct,
         pmd: *mut bindings::pmd_t,
         addr: usize,
         count: usize,
         first: &mut [MaybeUninit<PteInfo>],
+        may_sleep: bool,
     ) -> Self {
         let mut ptl = core::ptr::null_mut();
         // SAFETY: Per the function's safety requirement; `first` has room for its length.
@@ -450,6 +496,7 @@ impl PmdMap {
                 pte,
                 ptl,
                 count: count.max(1),
+                may_sleep,
             }),
             // SAFETY: Without a table, a non-null `ptl` is the held lock of a huge PMD.
             None => match unsafe { PtlGuard::new(ptl) } {
@@ -461,17 +508,19 @@ impl PmdMap {
 }
 
 /// `count` entries of a PTE table, mapped and locked by `pte_offset_map_lock()` ([`PmdMap`]);
-/// on drop unmapped, unlocked, and a chance to reschedule given (the end of
-/// `smaps_pte_range()`, in one call).
+/// on drop unmapped, unlocked, and, if the walk may sleep, a chance to reschedule given (the
+/// end of `smaps_pte_range()`, in one call).
 ///
 /// # Invariants
 ///
 /// `pte` is the first of `count > 0` entries of one PTE table that this value holds mapped
-/// and locked with `ptl`. It only lives in a page-walk callback, which may sleep.
+/// and locked with `ptl`. It only lives in a page-walk callback, which may sleep if
+/// `may_sleep`.
 struct PteTable {
     pte: NonNull<bindings::pte_t>,
     ptl: *mut bindings::spinlock_t,
     count: usize,
+    may_sleep: bool,
 }
 
 impl PteTable {
@@ -485,8 +534,11 @@ impl PteTable {
 impl Drop for PteTable {
     fn drop(&mut self) {
         // SAFETY: Unmaps and unlocks what `PmdMap::lock` took (invariant); any entry of the
-        // table names it, and C passes the last one. The callback may sleep (invariant).
-        unsafe { rust_procmaps_pte_unmap_unlock_resched(self.entry(self.count - 1), self.ptl) };
+        // table names it, and C passes the last one. It reschedules only if the callback may
+        // sleep (invariant).
+        unsafe {
+            rust_procmaps_pte_unmap_unlock(self.entry(self.count - 1), self.ptl, self.may_sleep)
+        };
     }
 }
 
@@ -655,12 +707,14 @@ unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
 ) -> c_int {
     // SAFETY: The walk holds the VMA (per-VMA or mmap lock), so the VMA is valid.
     let vma = unsafe { walk_vma(walk) };
+    // SAFETY: Per the function's safety requirement.
+    let may_sleep = unsafe { walk_state(walk) }.may_sleep;
     let count = (end - addr) / PAGE_SIZE as usize;
     let mut batch = [const { MaybeUninit::<PteInfo>::uninit() }; PTE_BATCH];
     let first = count.min(PTE_BATCH);
     // SAFETY: `pmd` is a PMD of the held VMA's page tables and `[addr, end)` lies in it;
     // `first <= count`.
-    match unsafe { PmdMap::lock(vma, pmd, addr, count, &mut batch[..first]) } {
+    match unsafe { PmdMap::lock(vma, pmd, addr, count, &mut batch[..first], may_sleep) } {
         PmdMap::Huge(_ptl) => {
             // SAFETY: The PMD is locked by `_ptl`, held until the end of this arm.
             unsafe { pmd_entry(walk, vma, pmd, addr) };
@@ -698,7 +752,8 @@ unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
                     };
                 }
             }
-            // Dropping `table` unlocks it and gives the chance to reschedule.
+            // Dropping `table` unlocks it and, if the walk may sleep, gives the chance to
+            // reschedule.
             return 0;
         }
         PmdMap::Again => {
@@ -707,8 +762,10 @@ unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
             return 0;
         }
     }
-    // SAFETY: No spinlock is held here; the walk may sleep.
-    unsafe { rust_procmaps_cond_resched() };
+    if may_sleep {
+        // SAFETY: No spinlock is held here, and the walk may sleep.
+        unsafe { rust_procmaps_cond_resched() };
+    }
     0
 }
 

@@ -349,6 +349,40 @@ TEST(every_field)
 	kill_and_reap(pid);
 }
 
+/*
+ * 256 one-page anonymous VMAs (alternating protections), then one of 8 MiB:
+ * the rollup walks the small ones inside its cursor's RCU section, finding
+ * each next one by continuing the VMA iterator, and the large one (and one
+ * small one in every 33, and every file-backed one) with the section closed.
+ */
+static int make_small_vmas(void)
+{
+	char *p = map_anon(256 * 4096, MAP_PRIVATE);
+	char *big = map_anon(8 << 20, MAP_PRIVATE);
+	int i;
+
+	if (!p || !big)
+		return 1;
+	touch(p, 256 * 4096, 3);
+	touch(big, 8 << 20, 4);
+	for (i = 0; i < 256; i += 2)
+		if (mprotect(p + i * 4096, 4096, PROT_READ))
+			return 2;
+	return 0;
+}
+
+TEST(small_vmas_continue)
+{
+	long long continued = stat_get("vma_iter_continued");
+	pid_t pid = spawn_stopped(make_small_vmas);
+
+	ASSERT_GT(pid, 0);
+	EXPECT_EQ(0, compare_file(pid, "smaps_rollup"));
+	/* Most of the 256 were found by continuing the iterator (preemptible RCU). */
+	EXPECT_GT(stat_get("vma_iter_continued") - continued, 200);
+	kill_and_reap(pid);
+}
+
 /* A kernel thread: empty smaps, smaps_rollup fails with ESRCH, as in /proc. */
 TEST(kernel_thread)
 {
