@@ -59,8 +59,8 @@ pub(crate) struct Stats {
     pub(crate) vma_locked_own: Counter,
     /// VMAs found under RCU and read-locked by mm's `lock_next_vma()` (`kernel/patches/`).
     pub(crate) vma_locked_next: Counter,
-    /// Of those, found by continuing the iterator within one RCU section (`maps`, with
-    /// preemptible RCU).
+    /// Of those, found by continuing the iterator within one RCU section (`maps`, and
+    /// `smaps_rollup` after a small anonymous VMA; with preemptible RCU).
     pub(crate) vma_iter_continued: Counter,
     /// VMAs locked under `mmap_read_lock` because the per-VMA lock could not be had.
     pub(crate) mmap_lock_fallbacks: Counter,
