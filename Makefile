@@ -7,8 +7,6 @@
 #                boot it in QEMU, show our maps and smaps_rollup next to /proc's
 #   make check   the same, then run every test in the guest; ends with
 #                "N passed, N failed, N skipped"
-#   make check-unpatched   the module on a kernel without kernel/patches/:
-#                it loads, serves maps, says smaps are unavailable
 #   make bench   contention benchmark on a non-debug kernel (~7 min warm);
 #                results in results/latest/ (bench-quick: CI smoke, ~45 s warm)
 #   make bench-inline  the same with the Rust -> C helpers inlined
@@ -20,7 +18,7 @@
 #                (PROFILE="maps:10000:0 smaps_rollup:1:1024" to choose)
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
-.PHONY: all run check check-unpatched bench bench-quick bench-inline lint kunit rust-analyzer profile modules clean
+.PHONY: all run check bench bench-quick bench-inline lint kunit rust-analyzer profile modules clean
 
 ifneq ($(KDIR),)
 all: modules
@@ -33,9 +31,6 @@ run:
 
 check:
 	@scripts/run-guest.sh check
-
-check-unpatched:
-	@scripts/run-guest.sh unpatched
 
 bench:
 	@scripts/run-guest.sh bench

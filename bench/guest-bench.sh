@@ -27,7 +27,7 @@ rotate() {
 }
 
 counters() {
-	echo $(sed -n 's/^\(vma_locked_rcu\|mmap_lock_fallbacks\|gap_retries\) //p' $D/stats)
+	echo $(sed -n 's/^\(vma_locked_rcu\|mmap_lock_fallbacks\) //p' $D/stats)
 }
 
 path_of() {
@@ -64,9 +64,9 @@ while [ $round -lt "$RUNS" ]; do
 		touch /tmp/go
 		wait
 		case $arm in ours_maps|ours_rollup)
-			# What the module did during this arm: locked per-VMA, fallbacks, gap retries.
+			# What the module did during this arm: locked per-VMA, fallbacks.
 			set -- $before $(counters)
-			echo "BENCH,armstats,$arm,$round,$(($4 - $1)),$(($5 - $2)),$(($6 - $3))"
+			echo "BENCH,armstats,$arm,$round,$(($3 - $1)),$(($4 - $2))"
 		esac
 		cat /tmp/victim.out
 		[ "$arm" != none ] && cat /tmp/scan1.out /tmp/scan2.out

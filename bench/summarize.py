@@ -85,9 +85,9 @@ def main():
                                  errors=int(f[7])))
         elif f[1] == "readcost" and len(f) >= 9:
             readcost.append(readcost_row(f))
-        elif f[1] == "armstats" and len(f) == 7:
+        elif f[1] == "armstats" and len(f) == 6:
             arm_stats = stats.setdefault(f[2], {})
-            for key, value in zip(("vma_locked_rcu", "mmap_lock_fallbacks", "gap_retries"),
+            for key, value in zip(("vma_locked_rcu", "mmap_lock_fallbacks"),
                                   f[4:]):
                 arm_stats[key] = arm_stats.get(key, 0) + int(value)
         elif f[1] == "settings":

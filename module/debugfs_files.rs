@@ -16,10 +16,39 @@
 //! and the file's state is its own (see `maps_file.rs`). debugfs' full proxy, which brackets
 //! every operation so that removal can free what `i_private` points to, is not needed.
 //!
+//! The files exist before module init has finished (the tree is made first), and debugfs' open
+//! proxy takes a reference on a module that is still loading. If a later init step fails, the
+//! kernel frees the module whatever its reference count, so a file opened in that window would
+//! run freed code at its next `read()` or `release()`. Every `open` therefore fails with
+//! `ENODEV` until init calls [`allow_opens`], its very last step, after which init cannot fail.
+//!
 //! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
 
 use core::ptr::NonNull;
-use kernel::{bindings, error::from_err_ptr, module::this_module, prelude::*};
+use kernel::{
+    bindings,
+    error::from_err_ptr,
+    module::this_module,
+    prelude::*,
+    sync::atomic::{Acquire, Atomic, Release},
+};
+
+/// Whether module init has finished (module documentation).
+static OPENS_ALLOWED: Atomic<bool> = Atomic::new(false);
+
+/// Lets files be opened. Module init calls it last, when nothing can make it fail any more.
+pub(crate) fn allow_opens() {
+    OPENS_ALLOWED.store(true, Release);
+}
+
+/// `ENODEV` while module init has not finished: every `open` of our files asks first.
+pub(crate) fn opens_allowed() -> Result {
+    if OPENS_ALLOWED.load(Acquire) {
+        Ok(())
+    } else {
+        Err(ENODEV)
+    }
+}
 
 /// `file_operations` that can live in a `static`.
 #[repr(transparent)]

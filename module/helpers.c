@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rust_procmaps: thin wrappers around static inlines and macros, and what
- * only C can express: weak references to the exports of kernel/patches/
- * (with the functions that test them), the kprobe that tells an unexported
- * function's address (gate.rs decides whether to use it), and smaps'
- * mm_walk_ops table (Rust only picks one of its entries). The per-page smaps
- * shims group several inlines into one call, and one is a copy of an inline
- * of fs/proc/internal.h, a header modules cannot include. No locking
- * decision is taken here; see rust_procmaps.h for who calls what.
+ * rust_procmaps: thin wrappers around static inlines and macros, the calls
+ * of the exports of kernel/patches/ (plain references: a kernel without
+ * them refuses the module with "Unknown symbol"), and what only C can
+ * express: smaps' mm_walk_ops table (Rust only picks one of its entries). The
+ * per-page smaps shims group several inlines into one call, and one is a copy
+ * of an inline of fs/proc/internal.h, a header modules cannot include. No
+ * locking decision is taken here; see rust_procmaps.h for who calls what.
  */
 
 #include <linux/buildid.h>
 #include <linux/fs.h>
 #include <linux/hugetlb.h>
-#include <linux/kprobes.h>
 #include <linux/leafops.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
@@ -21,7 +19,6 @@
 #include <linux/pkeys.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
-#include <linux/sched/exec_state.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
@@ -55,18 +52,7 @@ __procmaps_helper struct vm_area_struct *rust_procmaps_vma_next(struct mm_struct
 	return vma_next(&vmi);
 }
 
-/*
- * Exported only by kernel/patches/0004-mm-mmap_lock-export-lock_next_vma.patch,
- * referenced weakly: NULL without the patch, and mm_lock.rs then takes its
- * own two-walk step.
- */
-#pragma weak lock_next_vma
-
-__procmaps_helper bool rust_procmaps_lock_next_vma_exported(void)
-{
-	return lock_next_vma;
-}
-
+/* lock_next_vma(): exported by kernel/patches/0004. */
 __procmaps_helper int rust_procmaps_lock_next_vma(struct mm_struct *mm, struct vma_iterator *vmi,
 						  unsigned long addr, bool reset,
 						  struct vm_area_struct **vma, bool *fell_back)
@@ -89,8 +75,8 @@ __procmaps_helper int rust_procmaps_lock_next_vma(struct mm_struct *mm, struct v
 	return 0;
 }
 
-__procmaps_helper int rust_procmaps_lock_next_vma_rcu(struct mm_struct *mm, unsigned long addr,
-						      struct vm_area_struct **vma, bool *fell_back)
+__procmaps_helper int rust_procmaps_lock_next_vma_at(struct mm_struct *mm, unsigned long addr,
+						     struct vm_area_struct **vma, bool *fell_back)
 {
 	VMA_ITERATOR(vmi, mm, addr);
 	int ret;
@@ -101,24 +87,9 @@ __procmaps_helper int rust_procmaps_lock_next_vma_rcu(struct mm_struct *mm, unsi
 	return ret;
 }
 
-__procmaps_helper bool rust_procmaps_speculate_try_begin(struct mm_struct *mm, unsigned int *seq)
-{
-	return mmap_lock_speculate_try_begin(mm, seq);
-}
-
-__procmaps_helper bool rust_procmaps_speculate_retry(struct mm_struct *mm, unsigned int seq)
-{
-	return mmap_lock_speculate_retry(mm, seq);
-}
-
 __procmaps_helper int rust_procmaps_mmap_read_lock_killable(struct mm_struct *mm)
 {
 	return mmap_read_lock_killable(mm);
-}
-
-__procmaps_helper bool rust_procmaps_vma_start_read_locked(struct vm_area_struct *vma)
-{
-	return vma_start_read_locked(vma);
 }
 
 __procmaps_helper const struct path *rust_procmaps_file_user_path(const struct file *f)
@@ -145,22 +116,6 @@ __procmaps_helper void rust_procmaps_seq_setwidth(struct seq_file *m, size_t siz
 	seq_setwidth(m, size);
 }
 
-__procmaps_helper void *rust_procmaps_kprobe_lookup(const char *name)
-{
-#ifdef CONFIG_KPROBES
-	struct kprobe kp = { .symbol_name = name };
-	void *addr;
-
-	if (register_kprobe(&kp))
-		return NULL;
-	addr = kp.addr;
-	unregister_kprobe(&kp);
-	return addr;
-#else
-	return NULL;
-#endif
-}
-
 __procmaps_helper struct task_struct *rust_procmaps_next_task(struct task_struct *p)
 {
 	return next_task(p);
@@ -171,54 +126,13 @@ __procmaps_helper void rust_procmaps_tracepoint_synchronize_unregister(void)
 	tracepoint_synchronize_unregister();
 }
 
-__procmaps_helper const struct cred *rust_procmaps_current_cred(void)
-{
-	return current_cred();
-}
-
-__procmaps_helper int rust_procmaps_task_dumpable(struct task_struct *task,
-						  struct user_namespace **user_ns)
-{
-	struct task_exec_state *exec_state = rcu_dereference(task->exec_state);
-
-	*user_ns = exec_state->user_ns;
-	return READ_ONCE(exec_state->dumpable);
-}
-
-__procmaps_helper struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task)
-{
-	return &task->signal->exec_update_lock;
-}
-
 /*
- * Exported only by kernel/patches/0002-export-mm_access-and-get_gate_vma.patch,
- * referenced weakly like the smaps exports below: NULL without the patch.
- * gate.rs and access.rs test them once at load and fall back (documented in
- * those files) when they are missing. Calls go straight to the export, never
- * through a pointer (see gate.rs on IBT).
+ * get_gate_vma() and mm_access(): exported by kernel/patches/0002, called
+ * directly, never through a pointer (see gate.rs on IBT).
  */
-#ifdef __HAVE_ARCH_GATE_AREA
-#pragma weak get_gate_vma
-#endif
-#pragma weak mm_access
-
-__procmaps_helper bool rust_procmaps_get_gate_vma_exported(void)
-{
-#ifdef __HAVE_ARCH_GATE_AREA
-	return get_gate_vma;
-#else
-	return true;	/* the header's inline: there is no gate area */
-#endif
-}
-
 __procmaps_helper struct vm_area_struct *rust_procmaps_get_gate_vma(struct mm_struct *mm)
 {
 	return get_gate_vma(mm);
-}
-
-__procmaps_helper bool rust_procmaps_mm_access_exported(void)
-{
-	return mm_access;
 }
 
 __procmaps_helper struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task)
@@ -226,18 +140,7 @@ __procmaps_helper struct mm_struct *rust_procmaps_mm_access_read(struct task_str
 	return mm_access(task, PTRACE_MODE_READ_FSCREDS);
 }
 
-/*
- * Exported only by kernel/patches/0003-lib-buildid-export-build_id_parse_file.patch,
- * referenced weakly: query.rs answers build-ID requests with EOPNOTSUPP
- * without it.
- */
-#pragma weak build_id_parse_file
-
-__procmaps_helper bool rust_procmaps_build_id_parse_file_exported(void)
-{
-	return build_id_parse_file;
-}
-
+/* build_id_parse_file(): exported by kernel/patches/0003. */
 __procmaps_helper int rust_procmaps_build_id_parse_file(struct file *file,
 							unsigned char *build_id, __u32 *size)
 {
@@ -253,38 +156,6 @@ __procmaps_helper int rust_procmaps_copy_struct_from_user(void *dst, size_t ksiz
 __procmaps_helper struct file *rust_procmaps_get_file(struct file *f)
 {
 	return get_file(f);
-}
-
-/*
- * Exported only by kernel/patches/0001-mm-export-smaps-walk-pieces.patch.
- * Referenced weakly, so that the module still loads (and serves maps) on a
- * kernel without the patch: there they resolve to NULL, and
- * rust_procmaps_smaps_exports() says so before anything calls them.
- */
-#pragma weak walk_page_range_vma
-#pragma weak vm_normal_page
-#pragma weak vm_normal_page_pmd
-#pragma weak pte_offset_map_lock
-#pragma weak __pmd_trans_huge_lock
-#pragma weak __thp_vma_allowable_orders
-#pragma weak swp_swapcount
-#pragma weak shmem_swap_usage
-#pragma weak shmem_partial_swap_usage
-#pragma weak vma_mmu_pagesize
-#pragma weak transparent_hugepage_flags
-#pragma weak huge_anon_orders_always
-#pragma weak huge_anon_orders_madvise
-#pragma weak huge_anon_orders_inherit
-
-__procmaps_helper bool rust_procmaps_smaps_exports(void)
-{
-	return walk_page_range_vma && vm_normal_page && vm_normal_page_pmd &&
-	       pte_offset_map_lock && __pmd_trans_huge_lock &&
-	       __thp_vma_allowable_orders && swp_swapcount &&
-	       shmem_swap_usage && shmem_partial_swap_usage &&
-	       vma_mmu_pagesize && &transparent_hugepage_flags &&
-	       &huge_anon_orders_always && &huge_anon_orders_madvise &&
-	       &huge_anon_orders_inherit;
 }
 
 __procmaps_helper bool rust_procmaps_mmap_lock_is_contended(struct mm_struct *mm)
@@ -463,9 +334,8 @@ static_assert(offsetof(struct rust_procmaps_pte_info, tests) == 28);
 /*
  * @nr (at most RUST_PROCMAPS_PTE_BATCH) entries of a PTE table that the
  * caller holds mapped and locked, from @pte for @addr: one call a batch, as
- * every Rust -> C call is a real call (with four a present entry, a walk of
- * 1 GiB of pages took 2.6x /proc's time; batched, 1.2x). Only reads;
- * smaps_walk.rs does the accounting. Not __procmaps_helper, as the next one:
+ * every Rust -> C call is a real call (four a present entry, unbatched).
+ * Only reads; smaps_walk.rs does the accounting. Not __procmaps_helper, as the next one:
  * the call is made once per batch anyway.
  */
 void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
@@ -501,15 +371,11 @@ void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
  * away meanwhile.
  *
  * Every Rust -> C call is a real call, and a small VMA's walk is one PMD of
- * one page table: with this and the next helper instead of five calls, the
- * smaps_rollup of 10k one-page VMAs went from 1.94x to 1.83x /proc's time
- * (medians of 4 interleaved boots each).
+ * one page table: this and the next helper replace five calls.
  *
  * Not __procmaps_helper: inlined into the Rust pmd_entry, on the inline
- * kernel, it made the 1 GiB rollup 1.23-1.25x /proc's time where as a call
- * it is 1.08-1.12x (the per-page loop of the same function got slower), and
- * saved only about 0.1x on small VMAs (3 + 3 interleaved readcost boots each,
- * with the batch helper inlined or not).
+ * kernel, it made the per-page loop of that function slower (commit
+ * 76972f2 has the measurements).
  */
 pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
 				  unsigned long addr, unsigned int nr,

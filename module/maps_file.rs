@@ -27,10 +27,10 @@ impl View for Maps {
     }
 
     // A line is formatted into the seq_file buffer: nothing sleeps.
-    const CONTEXT: Context = Context::Atomic;
+    const CONTEXT: Context = Context::NoSleep;
 
-    fn show(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
-        vma_format::show_map_vma(out, shown);
+    fn show(out: &mut SeqOut<'_>, shown: Shown<'_>) {
+        vma_format::show_map_vma(out, &shown);
     }
 
     // Inlined into the adapter's `unlocked_ioctl`: one call less per query.

@@ -24,7 +24,6 @@ use kernel::{
 
 use crate::{
     debugfs_files::DebugfsDir,
-    exports,
     maps_file::MAPS_FOPS,
     params::{self, InitStep},
     smaps_file::{ROLLUP_FOPS, SMAPS_FOPS},
@@ -214,10 +213,8 @@ impl ProcessDirs {
         // The tgid itself is the files' `i_private`; `open` looks the process up by it.
         let data = tgid as usize as *mut c_void;
         dir.add_file(c"maps", 0o444, data, &MAPS_FOPS)?;
-        if exports::smaps_available() {
-            dir.add_file(c"smaps", 0o444, data, &SMAPS_FOPS)?;
-            dir.add_file(c"smaps_rollup", 0o444, data, &ROLLUP_FOPS)?;
-        }
+        dir.add_file(c"smaps", 0o444, data, &SMAPS_FOPS)?;
+        dir.add_file(c"smaps_rollup", 0o444, data, &ROLLUP_FOPS)?;
         Ok(dir)
     }
 

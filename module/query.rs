@@ -10,8 +10,7 @@
 //! the build ID is parsed and before anything is copied to user space. The access check is the
 //! one made at `open`, as in `/proc`.
 //!
-//! The build ID needs `build_id_parse_file()`, exported by `kernel/patches/`; without it a query
-//! that asks for the build ID fails with `EOPNOTSUPP` (one that does not ask works as usual).
+//! The build ID is parsed by `build_id_parse_file()`, exported by `kernel/patches/`.
 //!
 //! C source: [`fs/proc/task_mmu.c`](srctree/fs/proc/task_mmu.c)
 
@@ -33,6 +32,7 @@ use crate::{
     mm_lock::{Context, VmaCursor},
     stats::STATS,
     target::Target,
+    vma_fields::{VmaFields, MINOR_BITS},
     vma_format::{self, VmaName},
 };
 
@@ -54,7 +54,6 @@ extern "C" {
         usize: usize,
     ) -> c_int;
     fn rust_procmaps_get_file(f: *mut bindings::file) -> *mut bindings::file;
-    fn rust_procmaps_file_user_inode(f: *const bindings::file) -> *const bindings::inode;
     fn rust_procmaps_vma_kernel_pagesize(vma: *mut bindings::vm_area_struct) -> usize;
 }
 
@@ -74,9 +73,6 @@ const FILE_BACKED_VMA: u64 = bindings::procmap_query_flags_PROCMAP_QUERY_FILE_BA
 const VMA_FLAGS: u64 = VMA_READABLE | VMA_WRITABLE | VMA_EXECUTABLE | VMA_SHARED;
 /// `PROCMAP_QUERY_VALID_FLAGS_MASK`.
 const VALID_FLAGS: u64 = VMA_FLAGS | COVERING_OR_NEXT_VMA | FILE_BACKED_VMA;
-
-/// `MINORBITS` of `include/linux/kdev_t.h`.
-const MINOR_BITS: u32 = 20;
 
 /// Each `PROCMAP_QUERY_VMA_*` permission and the `vm_flags` bit it stands for.
 const PERMS: [(u64, bindings::vm_flags_t); 4] = [
@@ -157,8 +153,35 @@ impl Drop for FileRef {
     }
 }
 
-/// `do_procmap_query()`.
+/// `do_procmap_query()`: the request, the VMA under the cursor's lock, the build ID with no
+/// lock held, the answer.
 fn query(target: &Target, uarg: UserPtr) -> Result {
+    let (mut karg, usize) = read_request(uarg)?;
+    let (name, file) = find_locked(target, &mut karg)?;
+    let mut build_id = [0u8; bindings::BUILD_ID_SIZE_MAX as usize];
+    if karg.build_id_size != 0 {
+        karg.build_id_size = build_id_of(file.as_ref(), karg.build_id_size, &mut build_id)?;
+    }
+    drop(file);
+
+    if let Some(name) = &name {
+        copy_out(karg.vma_name_addr, &name[..karg.vma_name_size as usize])?;
+    }
+    copy_out(karg.build_id_addr, &build_id[..karg.build_id_size as usize])?;
+    let out_len = usize.min(QUERY_SIZE);
+    let mut out = UserSlice::new(uarg, out_len).writer();
+    if out_len == QUERY_SIZE {
+        // One `_copy_to_user()`, no C shim on the way (the usual case).
+        out.write(&karg)
+    } else {
+        out.write_slice(&karg.as_bytes()[..out_len])
+    }
+}
+
+/// The caller's `procmap_query`, copied in by the size protocol of `copy_struct_from_user()`
+/// and checked, and the size the caller gave.
+#[inline(always)]
+fn read_request(uarg: UserPtr) -> Result<(Query, usize)> {
     let usize: u64 = UserSlice::new(uarg, 8).reader().read()?;
     // The argument struct can never be that large: reject abuse.
     if usize > bindings::PAGE_SIZE as u64 {
@@ -167,7 +190,7 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
     if usize < MIN_SIZE {
         return Err(EINVAL);
     }
-    let mut karg = if usize == QUERY_SIZE as u64 {
+    let karg = if usize == QUERY_SIZE as u64 {
         // The usual case, where `copy_struct_from_user()` is one `copy_from_user()`: made here,
         // without a call through its C shim.
         UserSlice::new(uarg, QUERY_SIZE).reader().read::<Query>()?
@@ -196,66 +219,49 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
     {
         return Err(EINVAL);
     }
-    if karg.build_id_size != 0 && !target.build_id_available() {
-        return Err(EOPNOTSUPP);
-    }
+    Ok((karg, usize as usize))
+}
 
-    let (name, file) = {
-        let mm = target.mm_for_query().ok_or(ESRCH)?;
-        // The name is copied into an allocation while the VMA is held.
-        let mut cursor = VmaCursor::new(mm, Context::MaySleep, target.locking())?;
-        // A point lookup is only answered by the VMA covering the address: try it first. (A
-        // walk with COVERING_OR_NEXT_VMA from the end of the last VMA mostly starts in a gap,
-        // where the guess would cost a tree walk: measured with `make bench`'s query rows.)
-        if karg.query_flags & COVERING_OR_NEXT_VMA == 0 {
-            cursor.expect_covering();
-        }
-        let found = find(&mut cursor, &mut karg);
-        if cursor.took_mmap_lock() {
-            STATS.queries_mmap_locked.inc();
-        } else {
-            STATS.queries_vma_locked.inc();
-        }
-        found
-        // The cursor is dropped here, where it lies: the VMA (or `mmap_lock`) is unlocked and
-        // the mm put before anything is parsed or copied.
-    }?;
-
-    let mut build_id = [0u8; bindings::BUILD_ID_SIZE_MAX as usize];
-    if karg.build_id_size != 0 {
-        let mut build_id_size: u32 = 0;
-        let parsed = match &file {
-            None => Err(ENOENT),
-            // SAFETY: We hold a reference to the file; `build_id` has room for
-            // `BUILD_ID_SIZE_MAX` bytes; no lock is held and we may sleep and fault.
-            Some(file) => to_result(unsafe {
-                rust_procmaps_build_id_parse_file(
-                    file.0.as_ptr(),
-                    build_id.as_mut_ptr(),
-                    &mut build_id_size,
-                )
-            }),
-        };
-        match parsed {
-            // No file, or no build ID in it: not an error, a size of 0.
-            Err(_) => karg.build_id_size = 0,
-            Ok(()) if karg.build_id_size < build_id_size => return Err(ENAMETOOLONG),
-            Ok(()) => karg.build_id_size = build_id_size,
-        }
-    }
-    drop(file);
-
-    if let Some(name) = &name {
-        copy_out(karg.vma_name_addr, &name[..karg.vma_name_size as usize])?;
-    }
-    copy_out(karg.build_id_addr, &build_id[..karg.build_id_size as usize])?;
-    let out_len = (usize as usize).min(QUERY_SIZE);
-    let mut out = UserSlice::new(uarg, out_len).writer();
-    if out_len == QUERY_SIZE {
-        // One `_copy_to_user()`, no C shim on the way (the usual case).
-        out.write(&karg)
+/// [`find`] under a cursor of its own, counted; the cursor (its lock and its `mmget`
+/// reference) is dropped before this returns, so before anything is parsed or copied.
+#[inline(always)]
+fn find_locked(
+    target: &Target,
+    karg: &mut bindings::procmap_query,
+) -> Result<(Option<KVec<u8>>, Option<FileRef>)> {
+    let mm = target.mm_for_query().ok_or(ESRCH)?;
+    // The name is copied into an allocation while the VMA is held.
+    let mut cursor = VmaCursor::new(mm, Context::MaySleep, target.locking())?;
+    let found = find(&mut cursor, karg);
+    if cursor.took_mmap_lock() {
+        STATS.queries_mmap_locked.inc();
     } else {
-        out.write_slice(&karg.as_bytes()[..out_len])
+        STATS.queries_vma_locked.inc();
+    }
+    found
+}
+
+/// The build ID of `file` into `build_id`, for a caller's buffer of `room` bytes: its size, 0
+/// for no file or no build ID (not an error), `ENAMETOOLONG` if it does not fit. No lock may be
+/// held: parsing sleeps and faults.
+fn build_id_of(
+    file: Option<&FileRef>,
+    room: u32,
+    build_id: &mut [u8; bindings::BUILD_ID_SIZE_MAX as usize],
+) -> Result<u32> {
+    let Some(file) = file else {
+        return Ok(0);
+    };
+    let mut size: u32 = 0;
+    // SAFETY: We hold a reference to the file; `build_id` has room for `BUILD_ID_SIZE_MAX`
+    // bytes.
+    let parsed = to_result(unsafe {
+        rust_procmaps_build_id_parse_file(file.0.as_ptr(), build_id.as_mut_ptr(), &mut size)
+    });
+    match parsed {
+        Err(_) => Ok(0),
+        Ok(()) if room < size => Err(ENAMETOOLONG),
+        Ok(()) => Ok(size),
     }
 }
 
@@ -282,10 +288,7 @@ fn find(
         let Some(vma) = cursor.advance(addr)? else {
             return Err(ENOENT);
         };
-        let raw = vma.as_ptr();
-        // SAFETY: The cursor holds the VMA, so its file pointer is stable.
-        let file = unsafe { (*raw).vm_file };
-        let mut skip = flags & FILE_BACKED_VMA != 0 && file.is_null();
+        let mut skip = flags & FILE_BACKED_VMA != 0 && vma.file().is_none();
         if !skip && flags & VMA_FLAGS != 0 {
             let perm = PERMS
                 .iter()
@@ -313,22 +316,16 @@ fn find(
         .fold(0, |out, (query, _)| out | query);
     // SAFETY: The cursor holds the VMA.
     karg.vma_page_size = unsafe { rust_procmaps_vma_kernel_pagesize(raw) } as u64;
-    // SAFETY: As above: the file pointer is stable.
-    let file = NonNull::new(unsafe { (*raw).vm_file });
-    (karg.vma_offset, karg.dev_major, karg.dev_minor, karg.inode) = match file {
+    (karg.vma_offset, karg.dev_major, karg.dev_minor, karg.inode) = match vma.file_ids() {
         None => (0, 0, 0, 0),
-        // SAFETY: The file is pinned by the held VMA; so are its user inode and super block.
-        Some(file) => unsafe {
-            let inode = rust_procmaps_file_user_inode(file.as_ptr());
-            let dev = (*(*inode).i_sb).s_dev;
-            (
-                ((*raw).vm_pgoff as u64) << bindings::PAGE_SHIFT,
-                dev >> MINOR_BITS,
-                dev & ((1 << MINOR_BITS) - 1),
-                (*inode).i_ino,
-            )
-        },
+        Some(ids) => (
+            ids.offset,
+            ids.dev >> MINOR_BITS,
+            ids.dev & ((1 << MINOR_BITS) - 1),
+            ids.ino,
+        ),
     };
+    let file = vma.file();
 
     let mut name = None;
     if karg.vma_name_size != 0 {
@@ -356,8 +353,7 @@ fn find(
 /// `buf_size` (the caller fails with `ENAMETOOLONG` then).
 fn vma_name(name: VmaName<'_>, buf_size: usize) -> Result<Option<KVec<u8>>> {
     if let VmaName::None = name {
-        // Before the vector exists: dropping even an empty one calls `krealloc()` (`make
-        // profile`: 2 % of a query walk's samples).
+        // Before the vector exists: dropping even an empty one calls `krealloc()`.
         return Ok(None);
     }
     let mut out = KVec::new();

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Shims for the static inlines and macros the Rust side of rust_procmaps
- * cannot call directly, and the weak references to the exports of
- * kernel/patches/. The logic lives in Rust; the per-page smaps shims group
+ * cannot call directly, and for the exports of kernel/patches/. The logic
+ * lives in Rust; the per-page smaps shims group
  * several inlines into one call (see smaps_walk.rs), and smaps' mm_walk_ops
  * table is here because Rust cannot name struct mm_walk_ops.
  */
@@ -15,22 +15,18 @@
 #include <linux/mm_types.h>
 #include <linux/spinlock_types.h>
 
-struct cred;
 struct file;
 struct inode;
 struct mm_walk;
 struct path;
 struct seq_file;
 struct task_struct;
-struct user_namespace;
 
 /* mm_lock.rs: first VMA ending above @addr (vma_iter_init + vma_next). */
 struct vm_area_struct *rust_procmaps_vma_next(struct mm_struct *mm,
 					      unsigned long addr);
-/* mm_lock.rs: lock_next_vma() is exported (kernel/patches/). */
-bool rust_procmaps_lock_next_vma_exported(void);
 /*
- * mm_lock.rs: lock_next_vma(), only when exported, under the caller's
+ * mm_lock.rs: lock_next_vma() (kernel/patches/), under the caller's
  * rcu_read_lock() (held again on return), after vma_iter_init() if @reset;
  * *@vma the locked VMA or NULL past the last one, or a negative errno;
  * *@fell_back whether it took mmap_lock.
@@ -42,18 +38,10 @@ int rust_procmaps_lock_next_vma(struct mm_struct *mm, struct vma_iterator *vmi,
  * mm_lock.rs: the same in an RCU section of its own, with an iterator of its
  * own at @addr (as /proc's query_vma_find_by_addr()): one call per lookup.
  */
-int rust_procmaps_lock_next_vma_rcu(struct mm_struct *mm, unsigned long addr,
-				    struct vm_area_struct **vma, bool *fell_back);
-/* mm_lock.rs: mmap_lock_speculate_try_begin(). */
-bool rust_procmaps_speculate_try_begin(struct mm_struct *mm,
-				       unsigned int *seq);
-/* mm_lock.rs: mmap_lock_speculate_retry(). */
-bool rust_procmaps_speculate_retry(struct mm_struct *mm, unsigned int seq);
+int rust_procmaps_lock_next_vma_at(struct mm_struct *mm, unsigned long addr,
+				   struct vm_area_struct **vma, bool *fell_back);
 /* mm_lock.rs: mmap_read_lock_killable(). */
 int rust_procmaps_mmap_read_lock_killable(struct mm_struct *mm);
-/* mm_lock.rs: vma_start_read_locked(), caller holds the mmap read lock. */
-bool rust_procmaps_vma_start_read_locked(struct vm_area_struct *vma);
-
 /* vma_format.rs: file_user_path(). */
 const struct path *rust_procmaps_file_user_path(const struct file *f);
 /* vma_format.rs: file_user_inode(). */
@@ -66,14 +54,7 @@ const char *rust_procmaps_vma_heap_or_stack(const struct vm_area_struct *vma);
 /* vma_format.rs: seq_setwidth(). */
 void rust_procmaps_seq_setwidth(struct seq_file *m, size_t size);
 
-/*
- * gate.rs: where kprobes would probe kernel function @name (its entry, or 4
- * bytes in after an ENDBR64 or its sealed poison), NULL if unknown.
- */
-void *rust_procmaps_kprobe_lookup(const char *name);
-/* gate.rs: get_gate_vma() is exported (kernel/patches/), or an inline. */
-bool rust_procmaps_get_gate_vma_exported(void);
-/* gate.rs: get_gate_vma(), only when exported. */
+/* gate.rs: get_gate_vma() (kernel/patches/). */
 struct vm_area_struct *rust_procmaps_get_gate_vma(struct mm_struct *mm);
 
 /* process_dirs.rs: next_task(), under rcu_read_lock(). */
@@ -81,21 +62,10 @@ struct task_struct *rust_procmaps_next_task(struct task_struct *p);
 /* process_dirs.rs: tracepoint_synchronize_unregister(). */
 void rust_procmaps_tracepoint_synchronize_unregister(void);
 
-/* access.rs: current_cred(). */
-const struct cred *rust_procmaps_current_cred(void);
-/* access.rs: the dumpable mode of @task and its user namespace, under RCU. */
-int rust_procmaps_task_dumpable(struct task_struct *task,
-				struct user_namespace **user_ns);
-/* access.rs: &task->signal->exec_update_lock. */
-struct rw_semaphore *rust_procmaps_exec_update_lock(struct task_struct *task);
-/* access.rs: mm_access() is exported (kernel/patches/). */
-bool rust_procmaps_mm_access_exported(void);
-/* access.rs: mm_access(@task, PTRACE_MODE_READ_FSCREDS), only when exported. */
+/* access.rs: mm_access(@task, PTRACE_MODE_READ_FSCREDS) (kernel/patches/). */
 struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task);
 
-/* query.rs: build_id_parse_file() is exported (kernel/patches/). */
-bool rust_procmaps_build_id_parse_file_exported(void);
-/* query.rs: build_id_parse_file(), only when exported. */
+/* query.rs: build_id_parse_file() (kernel/patches/). */
 int rust_procmaps_build_id_parse_file(struct file *file,
 				      unsigned char *build_id, __u32 *size);
 /* query.rs: copy_struct_from_user(). */
@@ -104,12 +74,7 @@ int rust_procmaps_copy_struct_from_user(void *dst, size_t ksize,
 /* query.rs: get_file(). */
 struct file *rust_procmaps_get_file(struct file *f);
 
-/*
- * smaps: the exports of kernel/patches/ (weak references, NULL when the kernel
- * lacks the patch) and the inlines the page walk needs.
- */
-/* All exports smaps needs resolved. */
-bool rust_procmaps_smaps_exports(void);
+/* smaps: the inlines the page walk needs. */
 /* smaps_file.rs: mmap_lock_is_contended(). */
 bool rust_procmaps_mmap_lock_is_contended(struct mm_struct *mm);
 

@@ -6,8 +6,8 @@
 //! `/sys/kernel/debug/rust_procmaps/PID/{maps,smaps,smaps_rollup}` print exactly what their
 //! `/proc` namesakes print, walking the VMA tree under RCU and holding one per-VMA read lock at
 //! a time, so that a monitoring reader does not stall the monitored process's
-//! `mmap()`/`munmap()`. `smaps` and `smaps_rollup` need the mm exports of `kernel/patches/`;
-//! without them the module serves `maps` alone and says so.
+//! `mmap()`/`munmap()`. It needs the exports of `kernel/patches/`: a kernel without them
+//! refuses to load it ("Unknown symbol", naming each one).
 //! `/sys/kernel/debug/rust_procmaps/stats` counts which locking path served the reads.
 //!
 //! See `Documentation/rust_procmaps.rst` for the locking scheme and its invariants.
@@ -25,7 +25,7 @@
 //!                             └─> smaps_walk ─> mm_lock
 //! ```
 //!
-//! `gate`, `access`, `params`, `seq_out`, `exports` and `debugfs_files` are leaves; `stats`
+//! `gate`, `access`, `params`, `seq_out` and `debugfs_files` are leaves; `stats`
 //! only reads leaves. No file imports the crate root, but for the `LocalModule` type that
 //! `module!` generates there (`debugfs_files`, for `file_operations::owner`); the root
 //! copies the parameters into `params` at load.
@@ -48,7 +48,6 @@ compile_error!(
 
 mod access;
 mod debugfs_files;
-mod exports;
 mod gate;
 mod maps_file;
 mod mm_lock;
@@ -60,6 +59,7 @@ mod smaps_file;
 mod smaps_walk;
 mod stats;
 mod target;
+mod vma_fields;
 mod vma_format;
 mod vma_seq;
 
@@ -100,8 +100,6 @@ impl kernel::Module for RustProcmaps {
             module_parameters::lock_mode.value(),
             module_parameters::inject_init_failure.value(),
         );
-        gate::init();
-        access::init();
         // Every failure below unwinds what the steps before it did, in reverse: `dirs` and
         // `tracepoints` are dropped, and dropping `Tracepoints` (or a failed registration)
         // unregisters the probes and waits for a sync they queued.
@@ -114,19 +112,9 @@ impl kernel::Module for RustProcmaps {
         // Processes forked or reaped between the first sync and the probes.
         dirs.queue();
         init_step(InitStep::Done)?;
-        if !exports::build_id_available() {
-            pr_warn!(
-                "PROCMAP_QUERY without build IDs (the kernel lacks the export of kernel/patches/): asking for one fails with EOPNOTSUPP\n"
-            );
-        }
-        if exports::smaps_available() {
-            pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/{{maps,smaps,smaps_rollup}}\n");
-        } else {
-            pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/maps\n");
-            pr_warn!(
-                "smaps and smaps_rollup unavailable: the kernel lacks the exports of kernel/patches/\n"
-            );
-        }
+        // Last: from here on init cannot fail, so an open file cannot outlive the module.
+        debugfs_files::allow_opens();
+        pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/{{maps,smaps,smaps_rollup}}\n");
         Ok(Self {
             _tracepoints: tracepoints,
             _dirs: dirs,

@@ -214,9 +214,8 @@ impl<'b, 'a, const N: usize> SeqLine<'b, 'a, N> {
     }
 }
 
-// The methods are inlined into their callers: out of line (as they were once two buffer sizes
-// used them), a `maps` line cost a call per byte and whole reads of 60k VMAs took 1.23x the
-// time of `/proc` instead of 1.04x (`make bench`, reader cost).
+// The methods are inlined into their callers: out of line, a `maps` line costs a call per byte
+// (see the commit history for the measurements).
 impl<'b, const N: usize> Line<'b, N> {
     /// An empty line in `buf`.
     #[inline(always)]

@@ -22,7 +22,7 @@ use crate::{
     debugfs_files::FileOps,
     mm_lock::{Context, Locking, VmaCursor, WalkLock},
     seq_out::{self, Line, SeqOut},
-    smaps_walk::{self, MemSizeStats, PSS_SHIFT},
+    smaps_walk::{self, MemSizeStats, SmallAnonVma, PSS_SHIFT},
     stats::STATS,
     target::Target,
     vma_format::{self, Shown},
@@ -183,19 +183,21 @@ impl View for Smaps {
     // The page-table walk sleeps.
     const CONTEXT: Context = Context::MaySleep;
 
-    fn show(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
+    fn show(out: &mut SeqOut<'_>, shown: Shown<'_>) {
         let mut mss = MemSizeStats::default();
-        let raw = match shown {
+        let shown = match shown {
             Shown::Vma(vma) => {
-                // Always `Some`: the cursor of a `MaySleep` view.
-                if let Some(vma) = vma.sleepable() {
-                    // One walk, counted as the temporary is dropped.
-                    WalkCounts::default().count(vma.walk_lock());
-                    smaps_walk::gather(&vma, vma.start(), &mut mss);
-                }
-                vma.as_ptr()
+                let vma = vma.sleepable();
+                // One walk, counted as the temporary is dropped.
+                WalkCounts::default().count(vma.walk_lock());
+                smaps_walk::gather(&vma, vma.start(), &mut mss);
+                Shown::Vma(vma.into_locked())
             }
             // The gate VMA has no page tables of the process: nothing to count.
+            gate @ Shown::Gate(_) => gate,
+        };
+        let raw = match &shown {
+            Shown::Vma(vma) => vma.as_ptr(),
             Shown::Gate(gate) => gate.as_ptr(),
         };
         // SAFETY: The VMA is held (or is the static gate VMA); this reads its fields.
@@ -206,7 +208,7 @@ impl View for Smaps {
         let thp_eligible = unsafe { rust_procmaps_thp_eligible(raw) };
         // SAFETY: As above.
         let pkey = unsafe { rust_procmaps_vma_pkey(raw) };
-        let (start, end, fl) = match shown {
+        let (start, end, fl) = match &shown {
             Shown::Vma(vma) => (vma.start(), vma.end(), vma.flags()),
             Shown::Gate(gate) => (gate.start(), gate.end(), gate.flags()),
         };
@@ -214,7 +216,7 @@ impl View for Smaps {
         let mut flags = VmFlagsLine::new(&mut flags_buf);
         vm_flags(&mut flags, fl);
 
-        vma_format::show_map_vma(out, shown);
+        vma_format::show_map_vma(out, &shown);
         row(
             out,
             b"Size:           ",
@@ -251,7 +253,7 @@ static SMAPS_SEQ_OPS: SeqOps = vma_seq::seq_ops::<Smaps>();
 pub(crate) static SMAPS_FOPS: FileOps = vma_seq::file_ops::<Smaps>();
 
 /// Page-table walks by the lock that held their VMA, added to [`STATS`] when dropped: one
-/// atomic add per rollup, not one per VMA (`make profile`: 2 % of a rollup of small VMAs).
+/// atomic add per rollup, not one per VMA.
 #[derive(Default)]
 struct WalkCounts {
     vma_locked: u64,
@@ -277,23 +279,24 @@ impl Drop for WalkCounts {
 /// Small anonymous VMAs walked in a row inside the cursor's RCU section before a walk that may
 /// sleep (which closes the section and reschedules): bounds how long a rollup delays RCU
 /// grace periods and runs without a rescheduling point.
-const ATOMIC_WALKS_IN_A_ROW: u32 = 32;
+const NO_SLEEP_WALKS_IN_A_ROW: u32 = 32;
 
 /// Sums the address space of `mm`, locked as `locking` says; returns the span
 /// `[first start, last end)` summed.
 ///
-/// The cursor is a [`Context::Atomic`] one: a small anonymous VMA is walked without sleeping
-/// while its RCU section stays open ([`smaps_walk::gather_atomic`]), so that the next VMA is
-/// found by continuing the iterator, as `/proc`'s rollup does under `mmap_lock`, instead of a
-/// walk from the tree's root; any other VMA, and every [`ATOMIC_WALKS_IN_A_ROW`]-th, is walked
-/// with the section closed ([`VmaCursor::current_sleepable`]). Experiment builds put the
-/// root walk and its RCU exit at about 0.2x of `/proc`'s time for many small VMAs (README).
+/// The cursor is a [`Context::NoSleep`] one: a small anonymous VMA it hands out inside its open
+/// RCU section ([`crate::mm_lock::LockedVma::in_rcu`], [`SmallAnonVma`]) is walked there without sleeping, so
+/// that the next VMA is found by continuing the iterator, as `/proc`'s rollup does under
+/// `mmap_lock`, instead of a walk from the tree's root; any other VMA, every
+/// [`NO_SLEEP_WALKS_IN_A_ROW`]-th, and every VMA of a cursor that keeps no section open
+/// (`lock_mode=1`, a kernel without preemptible RCU) is walked with the section closed
+/// ([`crate::mm_lock::LockedVma::sleepable`]).
 fn rollup(
     mm: ARef<MmWithUser>,
     locking: Locking,
     mss: &mut MemSizeStats,
 ) -> Result<(usize, usize)> {
-    let mut cursor = VmaCursor::new(mm, Context::Atomic, locking)?;
+    let mut cursor = VmaCursor::new(mm, Context::NoSleep, locking)?;
     let mut walks = WalkCounts::default();
     let mut span: Option<(usize, usize)> = None;
     // `last_vma_end`: the end of the last VMA summed, where the next lookup starts.
@@ -302,17 +305,22 @@ fn rollup(
     while let Some(vma) = cursor.advance(from)? {
         let (start, end) = (vma.start(), vma.end());
         walks.count(vma.walk_lock());
-        // A VMA starting below `from` grew or merged since the last one was summed: `gather`
-        // counts it from `from` only.
-        if in_a_row < ATOMIC_WALKS_IN_A_ROW && smaps_walk::gather_atomic(&vma, from, mss) {
-            in_a_row += 1;
+        // A VMA starting below `from` grew or merged since the last one was summed: the walks
+        // count it from `from` only.
+        let small = if in_a_row < NO_SLEEP_WALKS_IN_A_ROW {
+            vma.in_rcu().and_then(SmallAnonVma::new)
         } else {
-            // Always `Some`: the cursor holds the VMA it just handed out.
-            let Some(vma) = cursor.current_sleepable() else {
-                return Err(EINVAL);
-            };
-            smaps_walk::gather(&vma, from, mss);
-            in_a_row = 0;
+            Err(vma)
+        };
+        match small {
+            Ok(small) => {
+                small.gather(from, mss);
+                in_a_row += 1;
+            }
+            Err(vma) => {
+                smaps_walk::gather(&vma.sleepable(), from, mss);
+                in_a_row = 0;
+            }
         }
         span = Some((span.map_or(start, |s| s.0), end));
         from = end;
@@ -354,14 +362,20 @@ unsafe extern "C" fn rollup_show(m: *mut bindings::seq_file, _v: *mut c_void) ->
     }
 }
 
-/// `open` of `smaps_rollup`: the same access check as `maps`.
+/// `open` of `smaps_rollup`: the same access check as `maps`, and `ESRCH` without an address
+/// space.
 ///
 /// # Safety
 ///
 /// Called by the VFS (through debugfs' open proxy) with one of our per-process files.
 unsafe extern "C" fn rollup_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: Per the function's safety requirement.
-    let target = match unsafe { Target::open(inode) }.and_then(|t| Ok(KBox::new(t, GFP_KERNEL)?)) {
+    let target = unsafe { Target::open(inode) }
+        // As `smaps_rollup_open()`: no address space at open (a kernel thread, a process that
+        // exited) is `ESRCH` now, where `maps` and `smaps` open and read nothing.
+        .and_then(|t| if t.had_mm() { Ok(t) } else { Err(ESRCH) })
+        .and_then(|t| Ok(KBox::new(t, GFP_KERNEL)?));
+    let target = match target {
         Ok(target) => KBox::into_raw(target),
         Err(err) => return err.to_errno(),
     };

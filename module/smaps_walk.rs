@@ -20,7 +20,10 @@
 use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, mm::virt::flags, prelude::*};
 
-use crate::mm_lock::{LockedVma, SleepableVma, WalkLock};
+use crate::{
+    mm_lock::{LockedVma, RcuVma, SleepableVma, WalkLock},
+    vma_fields::VmaFields,
+};
 
 /// `PSS_SHIFT` of `task_mmu.c`: PSS is kept in units of 1/4096 byte.
 pub(crate) const PSS_SHIFT: u32 = 12;
@@ -224,17 +227,16 @@ struct Walk<'a> {
     /// `VM_LOCKED`: counts towards `Locked`.
     locked: bool,
     /// The callbacks may sleep (reschedule after each PMD); `false` inside an RCU read-side
-    /// section ([`gather_atomic`]).
+    /// section ([`SmallAnonVma::gather`]).
     may_sleep: bool,
 }
 
 /// Adds the pages of `vma` from `start` to its end into `mss` (`smap_gather_stats()`).
 ///
-/// `start` at or below `vm_start` means the whole VMA. Only when
-/// [`crate::exports::smaps_available`]. The cursor that handed out `vma` holds it and an
-/// `mmget` reference on its mm for the whole call, says which lock the walker must assert
-/// ([`crate::mm_lock::LockedVma::walk_lock`]), and has no RCU section open (the walk sleeps):
-/// what [`SleepableVma`] guarantees.
+/// `start` at or below `vm_start` means the whole VMA. The cursor that handed out `vma` holds
+/// it and an `mmget` reference on its mm for the whole call, says which lock the walker must
+/// assert ([`crate::mm_lock::LockedVma::walk_lock`]), and has no RCU section open (the walk
+/// sleeps): what [`SleepableVma`] guarantees.
 pub(crate) fn gather(vma: &SleepableVma<'_>, start: usize, mss: &mut MemSizeStats) {
     if start >= vma.end() {
         return;
@@ -243,9 +245,9 @@ pub(crate) fn gather(vma: &SleepableVma<'_>, start: usize, mss: &mut MemSizeStat
     let whole = start <= vma.start();
     let fl = vma.flags();
     let mut shmem_holes = false;
-    // SAFETY: The VMA is held, so its file and mapping are stable (and an anonymous VMA,
-    // without a file, is not asked: one call fewer per VMA).
-    if unsafe { !(*raw).vm_file.is_null() && rust_procmaps_shmem_mapping(raw) } {
+    // SAFETY: The VMA is held, so its file and mapping are stable (an anonymous VMA, without a
+    // file, is not asked: one call fewer per VMA).
+    if vma.file().is_some() && unsafe { rust_procmaps_shmem_mapping(raw) } {
         // As `task_mmu.c`: shared or read-only shmem mappings (and private ones with nothing
         // swapped out) take the swap total from the shmem object; private writable ones with
         // swapped-out pages look at every hole, as COW pages may hide the object's pages.
@@ -260,27 +262,37 @@ pub(crate) fn gather(vma: &SleepableVma<'_>, start: usize, mss: &mut MemSizeStat
     walk_from(vma, start, shmem_holes, true, mss);
 }
 
-/// Largest VMA part [`gather_atomic`] walks: one PMD's worth of PTEs (at most two PTE tables).
-const ATOMIC_WALK_MAX: usize = 1 << bindings::PMD_SHIFT;
+/// Largest VMA a [`SmallAnonVma`] may be: one PMD's worth of PTEs (at most two PTE tables, no
+/// PUD leaf).
+const SMALL_VMA_MAX: usize = 1 << bindings::PMD_SHIFT;
 
-/// [`gather`] for a small anonymous VMA, without sleeping: what may run inside the RCU
-/// read-side section a [`crate::mm_lock::Context::Atomic`] cursor keeps open, so that the
-/// cursor continues its VMA iterator instead of walking the tree again for the next VMA.
-///
-/// Returns `false`, having done nothing, for a VMA whose walk could sleep or take long: one
-/// with a file (shmem swap accounting, hugetlb's VMA lock), or more than
-/// [`ATOMIC_WALK_MAX`] bytes to walk; the caller then walks it with [`gather`].
-pub(crate) fn gather_atomic(vma: &LockedVma<'_>, start: usize, mss: &mut MemSizeStats) -> bool {
-    if start >= vma.end() {
-        return true;
+/// A VMA its cursor found in the RCU read-side section it keeps open ([`RcuVma`]) and whose
+/// walk cannot sleep: it has no file (no shmem swap lookup), is not hugetlb (no hugetlb VMA
+/// lock) and is at most [`SMALL_VMA_MAX`] long (no PUD leaf, at most two PTE tables). Walked
+/// inside that section, so that the cursor continues its VMA iterator instead of walking the
+/// tree again for the next VMA (what `smaps_rollup` does for such VMAs).
+pub(crate) struct SmallAnonVma<'c>(RcuVma<'c>);
+
+impl<'c> SmallAnonVma<'c> {
+    /// `vma`, if it is one; back as a plain view for a VMA whose walk could sleep or take
+    /// long (the caller then walks it with [`gather`]).
+    pub(crate) fn new(vma: RcuVma<'c>) -> Result<Self, LockedVma<'c>> {
+        let anonymous = vma.file().is_none();
+        let hugetlb = vma.flags() & (1 << bindings::VMA_HUGETLB_BIT) != 0;
+        if anonymous && !hugetlb && vma.end() - vma.start() <= SMALL_VMA_MAX {
+            Ok(Self(vma))
+        } else {
+            Err(vma.into_locked())
+        }
     }
-    // SAFETY: The VMA is held, so its file pointer is stable.
-    let anonymous = unsafe { (*vma.as_ptr()).vm_file.is_null() };
-    if !anonymous || vma.end() - start.max(vma.start()) > ATOMIC_WALK_MAX {
-        return false;
+
+    /// [`gather`], without sleeping: the callbacks do not reschedule, and the walker takes no
+    /// sleeping lock for such a VMA.
+    pub(crate) fn gather(&self, start: usize, mss: &mut MemSizeStats) {
+        if start < self.0.end() {
+            walk_from(&self.0, start, false, false, mss);
+        }
     }
-    walk_from(vma, start, false, false, mss);
-    true
 }
 
 /// Walks `vma` from `start` (above `vm_start` or not) to its end with our callbacks.

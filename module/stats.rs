@@ -14,9 +14,7 @@ use kernel::{
 };
 
 use crate::{
-    access,
-    debugfs_files::FileOps,
-    exports, gate,
+    debugfs_files::{self, FileOps},
     params::{self, LockMode},
 };
 
@@ -53,20 +51,17 @@ pub(crate) struct Stats {
     pub(crate) opens_denied: Counter,
     /// `read()` chunks generated (seq_file `start` calls that found an address space).
     pub(crate) chunks: Counter,
-    /// VMAs found under RCU and read-locked on their own, without `mmap_lock`, by the module's
-    /// own step. Shown as part of `vma_locked_rcu`, the sum of this and the next one (one
-    /// atomic add per cursor less: `PROCMAP_QUERY` makes a cursor per query).
-    pub(crate) vma_locked_own: Counter,
-    /// VMAs found under RCU and read-locked by mm's `lock_next_vma()` (`kernel/patches/`).
-    pub(crate) vma_locked_next: Counter,
+    /// VMAs found under RCU and read-locked by mm's `lock_next_vma()`, without `mmap_lock`.
+    pub(crate) vma_locked_rcu: Counter,
     /// Of those, found by continuing the iterator within one RCU section (`maps`, and
     /// `smaps_rollup` after a small anonymous VMA; with preemptible RCU).
     pub(crate) vma_iter_continued: Counter,
-    /// VMAs locked under `mmap_read_lock` because the per-VMA lock could not be had.
+    /// VMAs locked under `mmap_read_lock` because the per-VMA lock could not be had
+    /// (`lock_next_vma()`'s fallback), and switches of a cursor to `mmap_read_lock` after
+    /// `EAGAIN`.
     pub(crate) mmap_lock_fallbacks: Counter,
-    /// Locked VMAs dropped because the address space changed and a gap could be false.
-    pub(crate) gap_retries: Counter,
-    /// Chunks read with the whole address space locked (`lock_mode=1`).
+    /// Cursors (read chunks, rollups, queries) that held `mmap_read_lock` for their whole life
+    /// (`lock_mode=1`) or from an `EAGAIN` on.
     pub(crate) mmap_locked_chunks: Counter,
     /// VMAs walked for `smaps`/`smaps_rollup` under their per-VMA lock.
     pub(crate) smaps_walks_vma_locked: Counter,
@@ -95,11 +90,9 @@ pub(crate) static STATS: Stats = Stats {
     opens: Counter::new(),
     opens_denied: Counter::new(),
     chunks: Counter::new(),
-    vma_locked_own: Counter::new(),
-    vma_locked_next: Counter::new(),
+    vma_locked_rcu: Counter::new(),
     vma_iter_continued: Counter::new(),
     mmap_lock_fallbacks: Counter::new(),
-    gap_retries: Counter::new(),
     mmap_locked_chunks: Counter::new(),
     smaps_walks_vma_locked: Counter::new(),
     smaps_walks_mmap_locked: Counter::new(),
@@ -115,20 +108,13 @@ pub(crate) static STATS: Stats = Stats {
 
 impl Stats {
     fn show(&self, m: &SeqFile) {
-        let rows: [(&str, u64); 19] = [
+        let rows: [(&str, u64); 17] = [
             ("opens", self.opens.get()),
             ("opens_denied", self.opens_denied.get()),
             ("chunks", self.chunks.get()),
-            (
-                "vma_locked_rcu",
-                self.vma_locked_own
-                    .get()
-                    .wrapping_add(self.vma_locked_next.get()),
-            ),
-            ("vma_locked_next", self.vma_locked_next.get()),
+            ("vma_locked_rcu", self.vma_locked_rcu.get()),
             ("vma_iter_continued", self.vma_iter_continued.get()),
             ("mmap_lock_fallbacks", self.mmap_lock_fallbacks.get()),
-            ("gap_retries", self.gap_retries.get()),
             ("mmap_locked_chunks", self.mmap_locked_chunks.get()),
             ("smaps_walks_vma_locked", self.smaps_walks_vma_locked.get()),
             (
@@ -155,35 +141,6 @@ impl Stats {
                 LockMode::Mmap => "mmap",
             }
         );
-        seq_print!(
-            m,
-            "vma_step {}\n",
-            if exports::lock_next_vma_available() {
-                "lock_next_vma"
-            } else {
-                "own (lock_next_vma not exported: two tree walks per VMA)"
-            }
-        );
-        seq_print!(m, "gate_vma {}\n", gate::describe());
-        seq_print!(m, "access {}\n", access::describe());
-        seq_print!(
-            m,
-            "query_build_id {}\n",
-            if exports::build_id_available() {
-                "available"
-            } else {
-                "unavailable (the kernel lacks the export of kernel/patches/: EOPNOTSUPP)"
-            }
-        );
-        seq_print!(
-            m,
-            "smaps {}\n",
-            if exports::smaps_available() {
-                "available"
-            } else {
-                "unavailable (the kernel lacks the exports of kernel/patches/)"
-            }
-        );
     }
 }
 
@@ -204,6 +161,9 @@ unsafe extern "C" fn stats_show(m: *mut bindings::seq_file, _v: *mut c_void) -> 
 ///
 /// Called by the VFS with a valid inode and file.
 unsafe extern "C" fn stats_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    if let Err(err) = debugfs_files::opens_allowed() {
+        return err.to_errno();
+    }
     // SAFETY: `file` is valid; `stats_show` matches the signature `single_open` expects.
     unsafe { bindings::single_open(file, Some(stats_show), core::ptr::null_mut()) }
 }

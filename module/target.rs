@@ -12,9 +12,10 @@ use kernel::{
     mm::{Mm, MmWithUser},
     prelude::*,
     sync::{aref::ARef, rcu},
+    task::Task,
 };
 
-use crate::{access, exports, mm_lock::Locking, stats::STATS};
+use crate::{access, debugfs_files, mm_lock::Locking, stats::STATS};
 
 /// A counted `struct pid`, put on drop.
 ///
@@ -37,6 +38,12 @@ impl PidRef {
     }
 }
 
+// SAFETY: A `struct pid` reference may be used and put from any thread.
+unsafe impl Send for PidRef {}
+// SAFETY: The only method through a shared reference, `alive`, takes a task reference of its
+// own (`get_pid_task`, which takes RCU), safe from any number of threads at once.
+unsafe impl Sync for PidRef {}
+
 impl Drop for PidRef {
     fn drop(&mut self) {
         // SAFETY: We own one reference (invariant).
@@ -44,57 +51,43 @@ impl Drop for PidRef {
     }
 }
 
-/// A counted task reference, put on drop.
-///
-/// # Invariants
-///
-/// `0` is a task on which this value owns one reference.
-struct TaskRef(*mut bindings::task_struct);
-
-impl TaskRef {
-    /// The thread-group leader whose tgid is `tgid` in the initial PID namespace.
-    fn find(tgid: i32) -> Result<Self> {
-        let _rcu = rcu::read_lock();
-        // SAFETY: Under RCU, as `find_pid_ns` requires; `init_pid_ns` is static.
-        let pid = unsafe { bindings::find_pid_ns(tgid, &raw mut bindings::init_pid_ns) };
-        // SAFETY: Under RCU, as `pid_task` requires; a NULL pid gives NULL.
-        let task = unsafe { bindings::pid_task(pid, bindings::pid_type_PIDTYPE_PID) };
-        if task.is_null() {
-            return Err(ESRCH);
-        }
-        // SAFETY: `task` is valid under RCU; take a reference to use it after.
-        unsafe { bindings::get_task_struct(task) };
-        // INVARIANT: Just taken.
-        Ok(Self(task))
+/// The thread-group leader whose tgid is `tgid` in the initial PID namespace, counted.
+fn find_task(tgid: i32) -> Result<ARef<Task>> {
+    let _rcu = rcu::read_lock();
+    // SAFETY: Under RCU, as `find_pid_ns` requires; `init_pid_ns` is static.
+    let pid = unsafe { bindings::find_pid_ns(tgid, &raw mut bindings::init_pid_ns) };
+    // SAFETY: Under RCU, as `pid_task` requires; a NULL pid gives NULL.
+    let task = unsafe { bindings::pid_task(pid, bindings::pid_type_PIDTYPE_PID) };
+    if task.is_null() {
+        return Err(ESRCH);
     }
-
-    /// The task's `struct pid`, counted.
-    fn pid(&self) -> Result<PidRef> {
-        // SAFETY: We hold a reference to the task (invariant).
-        let pid = unsafe { bindings::get_task_pid(self.0, bindings::pid_type_PIDTYPE_PID) };
-        if pid.is_null() {
-            return Err(ESRCH);
-        }
-        // INVARIANT: `get_task_pid` returned a counted reference.
-        Ok(PidRef(pid))
-    }
+    // SAFETY: `task` is valid under RCU, and `Task` is a transparent wrapper of `task_struct`;
+    // `ARef::from` takes a reference that keeps it valid after the RCU section.
+    Ok(ARef::from(unsafe { &*task.cast::<Task>() }))
 }
 
-impl Drop for TaskRef {
-    fn drop(&mut self) {
-        // SAFETY: We own one reference (invariant).
-        unsafe { bindings::put_task_struct(self.0) };
+/// The `struct pid` of `task`, counted.
+fn task_pid(task: &Task) -> Result<PidRef> {
+    // SAFETY: `task` is a live task.
+    let pid = unsafe { bindings::get_task_pid(task.as_ptr(), bindings::pid_type_PIDTYPE_PID) };
+    if pid.is_null() {
+        return Err(ESRCH);
     }
+    // INVARIANT: `get_task_pid` returned a counted reference.
+    Ok(PidRef(pid))
 }
 
-/// The process behind an open file, and what the module can do for that file (fixed while the
-/// module is loaded, so asked once at open instead of at every read or query).
+/// The process behind an open file, and how its cursors lock (fixed while the module is
+/// loaded, so asked once at open instead of at every read or query).
+///
+/// A `maps` file's `PROCMAP_QUERY` uses it while a `read()` of the same file does: it is
+/// `Sync`, as all of it is fixed at open and only read (the references it holds are counted
+/// atomically by the kernel).
 pub(crate) struct Target {
     pid: PidRef,
     /// `None` for a kernel thread or a process that had exited at open.
     mm: Option<ARef<Mm>>,
     locking: Locking,
-    build_id: bool,
 }
 
 impl Target {
@@ -105,32 +98,33 @@ impl Target {
     /// `inode` must be one of the per-process files (`process_dirs.rs` put the tgid in
     /// `i_private`).
     pub(crate) unsafe fn open(inode: *mut bindings::inode) -> Result<Self> {
+        debugfs_files::opens_allowed()?;
         STATS.opens.inc();
         // SAFETY: Per the function's safety requirement, `i_private` holds a tgid.
         let tgid = unsafe { (*inode).i_private } as usize as i32;
-        let task = TaskRef::find(tgid)?;
+        let task = find_task(tgid)?;
         // SAFETY: `task` is a counted reference.
-        let mm = unsafe { access::mm_for_read(task.0) }.inspect_err(|err| {
+        let mm = unsafe { access::mm_for_read(task.as_ptr()) }.inspect_err(|err| {
             if *err == EACCES {
                 STATS.opens_denied.inc();
             }
         })?;
         Ok(Self {
-            pid: task.pid()?,
+            pid: task_pid(&task)?,
             mm,
             locking: Locking::of_module(),
-            build_id: exports::build_id_available(),
         })
+    }
+
+    /// Whether the process had an address space at open (`/proc`'s `smaps_rollup` refuses to
+    /// open, with `ESRCH`, where it had none).
+    pub(crate) fn had_mm(&self) -> bool {
+        self.mm.is_some()
     }
 
     /// How this file's cursors lock.
     pub(crate) fn locking(&self) -> Locking {
         self.locking
-    }
-
-    /// Whether `PROCMAP_QUERY` can answer build IDs ([`exports::build_id_available`]).
-    pub(crate) fn build_id_available(&self) -> bool {
-        self.build_id
     }
 
     /// The address space for one read, with an `mmget` reference: `ESRCH` once the process is

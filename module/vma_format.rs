@@ -29,6 +29,7 @@ use crate::{
     gate::GateVma,
     mm_lock::LockedVma,
     seq_out::{self, LineBuf, SeqOut},
+    vma_fields::{FileIds, VmaFields, MINOR_BITS},
 };
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
@@ -38,15 +39,11 @@ use crate::{
 )]
 extern "C" {
     fn rust_procmaps_file_user_path(f: *const bindings::file) -> *const bindings::path;
-    fn rust_procmaps_file_user_inode(f: *const bindings::file) -> *const bindings::inode;
     fn rust_procmaps_vma_heap_or_stack(vma: *const bindings::vm_area_struct) -> *const c_char;
 }
 
 /// Width of the header before the name: `25 + sizeof(void *) * 6 - 1` as in `task_mmu.c`.
 const HEADER_WIDTH: usize = 25 + core::mem::size_of::<*const c_void>() * 6 - 1;
-
-/// `MINORBITS` of `include/linux/kdev_t.h`.
-const MINOR_BITS: u32 = 20;
 
 /// What one record of `maps`/`smaps` shows: a VMA of the process, held by a cursor, or the
 /// gate VMA that comes after the last one.
@@ -67,34 +64,19 @@ pub(crate) enum VmaName<'a> {
 
 /// Mirrors `get_vma_name()` for a VMA of the process (the gate VMA has its own, in `gate.rs`).
 pub(crate) fn vma_name<'a>(vma: &'a VmaRef) -> VmaName<'a> {
-    let raw = vma.as_ptr();
-    // SAFETY: The VMA is held (`&VmaRef`), so its fields are stable.
-    let (file, ops, anon_name) = unsafe { ((*raw).vm_file, (*raw).vm_ops, (*raw).anon_name) };
-    // `anon_vma_name()` is not exported; the field is what it returns, and it cannot change
-    // while we hold the VMA (it is replaced under the VMA write lock).
-    // SAFETY: A non-null `anon_name` is a live `struct anon_vma_name` (refcounted by the VMA),
-    // whose name is a C string.
-    let anon =
-        (!anon_name.is_null()).then(|| unsafe { CStr::from_char_ptr((*anon_name).name.as_ptr()) });
-
-    if !file.is_null() {
+    let anon = vma.anon_name();
+    if let Some(file) = vma.file() {
         if let Some(name) = anon {
             return VmaName::Anon("anon_shmem", name);
         }
         // SAFETY: `file` is the VMA's file, pinned by the VMA; so is its user path.
-        return VmaName::Path(unsafe { &*rust_procmaps_file_user_path(file) });
+        return VmaName::Path(unsafe { &*rust_procmaps_file_user_path(file.as_ptr()) });
     }
-    // SAFETY: `vm_ops` of a held VMA is null or a valid static table.
-    if let Some(name_fn) = unsafe { ops.as_ref() }.and_then(|ops| ops.name) {
-        // SAFETY: `name` takes the VMA it belongs to, as `get_vma_name()` calls it.
-        let name = unsafe { name_fn(raw) };
-        if !name.is_null() {
-            // SAFETY: A special mapping's name is a C string that lives as long as the VMA.
-            return VmaName::Str(unsafe { CStr::from_char_ptr(name) });
-        }
+    if let Some(name) = vma.special_name() {
+        return VmaName::Str(name);
     }
     // SAFETY: The VMA is held and has an mm.
-    let heap_or_stack = unsafe { rust_procmaps_vma_heap_or_stack(raw) };
+    let heap_or_stack = unsafe { rust_procmaps_vma_heap_or_stack(vma.as_ptr()) };
     if !heap_or_stack.is_null() {
         // SAFETY: A non-null result is one of the helper's static C strings.
         return VmaName::Str(unsafe { CStr::from_char_ptr(heap_or_stack) });
@@ -108,9 +90,8 @@ pub(crate) fn vma_name<'a>(vma: &'a VmaRef) -> VmaName<'a> {
 /// Appends the header of a line to `line`, `show_vma_header_prefix()`: range, permissions,
 /// offset, device, inode, and the space before the name.
 ///
-/// The line is filled where it lies: returned by value, its buffer was copied (`memcpy`) once
-/// or twice per line on its way to the seq_file, 7 % of a whole `maps` read's samples
-/// (`make profile`).
+/// The line is filled where it lies: returned by value, its buffer would be copied (`memcpy`)
+/// once or twice per line on its way to the seq_file.
 #[inline(always)]
 fn header_line(
     line: &mut LineBuf<'_>,
@@ -164,28 +145,17 @@ pub(crate) fn show_map_vma(out: &mut SeqOut<'_>, shown: &Shown<'_>) {
     let mut header = out.line(&mut spare);
     let name = match shown {
         Shown::Vma(vma) => {
-            let raw = vma.as_ptr();
-            // SAFETY: The VMA is held, so its file is stable.
-            let file = unsafe { (*raw).vm_file };
-            let (dev, ino, pgoff) = if file.is_null() {
-                (0u32, 0u64, 0u64)
-            } else {
-                // SAFETY: `file` is pinned by the VMA; its user inode and super block are live.
-                unsafe {
-                    let inode = rust_procmaps_file_user_inode(file);
-                    (
-                        (*(*inode).i_sb).s_dev,
-                        (*inode).i_ino,
-                        ((*raw).vm_pgoff as u64) << bindings::PAGE_SHIFT,
-                    )
-                }
-            };
+            let FileIds { offset, dev, ino } = vma.file_ids().unwrap_or(FileIds {
+                offset: 0,
+                dev: 0,
+                ino: 0,
+            });
             header_line(
                 header.line(),
                 vma.start(),
                 vma.end(),
                 vma.flags(),
-                pgoff,
+                offset,
                 dev,
                 ino,
             );

@@ -40,7 +40,7 @@ pub(crate) trait View: 'static {
     const CONTEXT: Context;
 
     /// Prints the record of `shown`.
-    fn show(out: &mut SeqOut<'_>, shown: &Shown<'_>);
+    fn show(out: &mut SeqOut<'_>, shown: Shown<'_>);
 
     /// `unlocked_ioctl` on an open file of `target`; may run at the same time as reads of
     /// the same file. None by default (`ENOTTY` to the caller).
@@ -64,6 +64,12 @@ struct VmaFile {
     target: Target,
     seq: UnsafeCell<VmaSeq>,
 }
+
+// `ioctl` uses `target` while a `read()` of the same file runs.
+const _: () = {
+    const fn shared_between_threads<T: Sync>() {}
+    shared_between_threads::<Target>();
+};
 
 /// The iteration of one open file.
 struct VmaSeq {
@@ -130,14 +136,14 @@ impl VmaSeq {
         Ok(!matches!(self.record, Record::None))
     }
 
-    fn show<V: View>(&self, out: &mut SeqOut<'_>) {
-        match (&self.record, &self.cursor) {
+    fn show<V: View>(&mut self, out: &mut SeqOut<'_>) {
+        match (&self.record, &mut self.cursor) {
             (Record::Vma, Some(cursor)) => {
                 if let Some(vma) = cursor.current() {
-                    V::show(out, &Shown::Vma(vma));
+                    V::show(out, Shown::Vma(vma));
                 }
             }
-            (Record::Gate(gate), _) => V::show(out, &Shown::Gate(gate)),
+            (Record::Gate(gate), _) => V::show(out, Shown::Gate(gate)),
             _ => {}
         }
     }

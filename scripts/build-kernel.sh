@@ -3,8 +3,6 @@
 # Build (once, then incrementally) the Linux 7.3 kernel the module runs on.
 #   scripts/build-kernel.sh debug     -> lockdep/KASAN/KFENCE/kmemleak test kernel
 #   scripts/build-kernel.sh bench     -> the same options without debugging
-#   scripts/build-kernel.sh unpatched -> bench's options, without kernel/patches/
-#                                        (its own source tree)
 #   scripts/build-kernel.sh bench-inline -> bench's options and
 #                                        CONFIG_RUST_INLINE_HELPERS, with clang 22
 # The tree is unpacked from the root's linux-source package and patched with
@@ -32,10 +30,6 @@ fi
 
 src=/build/linux-source-$KSERIES
 patch_files=("$REPO"/kernel/patches/*.patch)
-if [ "$flavour" = unpatched ]; then
-	src=$src-unpatched
-	patch_files=()
-fi
 obj=/build/obj-$flavour
 stamp=$ROOT$obj/.rust_procmaps-stamp
 # Keyed by the fragments and the compiler/kernel package versions (not by the

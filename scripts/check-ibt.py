@@ -2,39 +2,29 @@
 # SPDX-License-Identifier: GPL-2.0
 """Fail if rust_procmaps.ko could call a sealed kernel function through a pointer.
 
-    check-ibt.py VMLINUX MODULE.ko OUT.txt PATCH...
+    check-ibt.py VMLINUX MODULE.ko OUT.txt
 
 With CONFIG_X86_KERNEL_IBT, objtool lists in vmlinux's .ibt_endbr_seal every
 function whose address nothing in vmlinux takes, and apply_seal_endbr()
 overwrites their ENDBR64 at boot: an indirect call to one of them is a #CP on
-a CPU that enforces IBT. A module can reach a kernel function through a
-pointer in two ways, and both are checked:
+a CPU that enforces IBT. A module reaches a kernel function through a pointer
+when it takes its address at link time: a relocation against an undefined
+function symbol that is not a direct call or jump (R_X86_64_PLT32), e.g.
+seq_read in a file_operations table that the VFS calls through. None of them
+may be sealed (the loader only resolves them against exports, which are never
+sealed; this guards the assumption). The module resolves no address at run
+time (no kprobes, no kallsyms).
 
-1. It takes its address at link time: a relocation against an undefined
-   function symbol that is not a direct call or jump (R_X86_64_PLT32), e.g.
-   seq_read in a file_operations table that the VFS calls through. None of
-   them may be sealed (the loader only resolves them against exports, which
-   are never sealed; this guards the assumption). Weak references (the
-   exports of kernel/patches/, tested for NULL and then called directly) are
-   listed apart: they resolve to exports or to nothing.
-2. It resolves an address at run time (kprobes): the names are listed in the
-   module's .rust_procmaps_resolved section. Each must be exported by one of
-   the PATCHes (so that with them the pointer is never used); without them
-   the module reads ENDBR64 at the entry before any call (gate.rs), and this
-   check says which of them this kernel seals.
-
-OUT.txt gets the names of case 1, one per line, for the guest test that reads
-their first bytes on the booted kernel.
+OUT.txt gets their names, one per line, for the guest test that reads their
+first bytes on the booted kernel.
 """
 
-import re
 import struct
 import sys
 
 SHT_SYMTAB = 2
 SHT_RELA = 4
 STT_FUNC = 2
-STB_WEAK = 2
 SHN_UNDEF = 0
 R_X86_64_PLT32 = 4
 
@@ -65,20 +55,15 @@ class Elf:
         return next((s for s in self.sections if s["name"] == name), None)
 
     def symbols(self):
-        """(name, value, type, shndx, weak) of every symbol of .symtab."""
+        """(name, value, type, shndx) of every symbol of .symtab."""
         symtab = next(s for s in self.sections if s["type"] == SHT_SYMTAB)
         strtab = self.sections[symtab["link"]]
         out = []
         for i in range(symtab["size"] // 24):
             name_off, info, _, shndx, value, _ = struct.unpack_from(
                 "<IBBHQQ", self.data, symtab["offset"] + i * 24)
-            out.append((self._str(strtab["offset"], name_off), value, info & 0xF, shndx,
-                        info >> 4 == STB_WEAK))
+            out.append((self._str(strtab["offset"], name_off), value, info & 0xF, shndx))
         return out
-
-    def contents(self, name):
-        s = self.section(name)
-        return b"" if s is None else self.data[s["offset"]:s["offset"] + s["size"]]
 
 
 def sealed_functions(vmlinux):
@@ -89,7 +74,7 @@ def sealed_functions(vmlinux):
     for i in range(seal["size"] // 4):
         (rel,) = struct.unpack_from("<i", vmlinux.data, seal["offset"] + 4 * i)
         targets.add((seal["addr"] + 4 * i + rel) & 0xFFFFFFFFFFFFFFFF)
-    return {name for name, value, typ, _, _ in vmlinux.symbols() if typ == STT_FUNC and value in targets}
+    return {name for name, value, typ, _ in vmlinux.symbols() if typ == STT_FUNC and value in targets}
 
 
 # Sections whose contents run or are read as data: a function's address there can be called
@@ -99,38 +84,29 @@ CODE_AND_DATA = (".text", ".data", ".rodata", ".bss", ".init", ".exit", ".ref")
 
 
 def address_taken(module, kernel_functions):
-    """Kernel functions whose address the module takes: (strong, weak)."""
+    """Kernel functions whose address the module takes."""
     symbols = module.symbols()
-    strong, weak = set(), set()
+    taken = set()
     for rela in (s for s in module.sections if s["type"] == SHT_RELA):
         if not module.sections[rela["info"]]["name"].startswith(CODE_AND_DATA):
             continue
         for i in range(rela["size"] // 24):
             _, info, _ = struct.unpack_from("<QQq", module.data, rela["offset"] + i * 24)
-            name, _, _, shndx, is_weak = symbols[info >> 32]
+            name, _, _, shndx = symbols[info >> 32]
             if shndx == SHN_UNDEF and (info & 0xFFFFFFFF) != R_X86_64_PLT32 and name in kernel_functions:
-                (weak if is_weak else strong).add(name)
-    return sorted(strong), sorted(weak)
+                taken.add(name)
+    return sorted(taken)
 
 
 def main():
-    if len(sys.argv) < 4:
+    if len(sys.argv) != 4:
         sys.exit(__doc__)
     vmlinux, module = Elf(sys.argv[1]), Elf(sys.argv[2])
-    exported_by_patches = set()
-    for patch in sys.argv[4:]:
-        with open(patch) as f:
-            exported_by_patches |= set(re.findall(r"^\+EXPORT_SYMBOL_GPL\((\w+)\);$", f.read(), re.M))
-    kernel_functions = {name for name, _, typ, _, _ in vmlinux.symbols() if typ == STT_FUNC}
-    strong, weak = address_taken(module, kernel_functions)
-    resolved = [n.decode() for n in module.contents(".rust_procmaps_resolved").split(b"\0") if n]
+    kernel_functions = {name for name, _, typ, _ in vmlinux.symbols() if typ == STT_FUNC}
+    strong = address_taken(module, kernel_functions)
     with open(sys.argv[3], "w") as out:
         out.write("".join(name + "\n" for name in strong))
 
-    unexported = [name for name in resolved if name not in exported_by_patches]
-    if unexported:
-        sys.exit("check-ibt: the module resolves kernel functions at run time that kernel/patches/ "
-                 "does not export (on an IBT kernel they are sealed): " + ", ".join(unexported))
     sealed = sealed_functions(vmlinux)
     if sealed is None:
         print("check-ibt: the kernel has no .ibt_endbr_seal (no CONFIG_X86_KERNEL_IBT): nothing is sealed")
@@ -141,11 +117,6 @@ def main():
                  "the kernel seals at boot (an indirect call to them is a #CP with IBT): " + ", ".join(bad))
     print(f"check-ibt: {len(sealed)} functions sealed in vmlinux; the module hands out pointers to "
           f"{len(strong)} kernel functions, none sealed: {' '.join(strong)}")
-    print(f"check-ibt: weak references (exports of kernel/patches/, called directly): {len(weak)}, "
-          f"sealed here (so not exported: the module does without): "
-          f"{' '.join(n for n in weak if n in sealed) or 'none'}")
-    print(f"check-ibt: resolved at run time: {' '.join(resolved) or 'none'}; sealed here (the module "
-          f"will refuse to call them): {' '.join(n for n in resolved if n in sealed) or 'none'}")
 
 
 main()

@@ -8,8 +8,6 @@
 #   scripts/run-guest.sh bench-inline  `make bench-inline`: the same on the
 #                                      bench kernel with the Rust -> C helpers
 #                                      inlined (results/latest-inline/)
-#   scripts/run-guest.sh unpatched     `make check-unpatched`: the module on a
-#                                      kernel without kernel/patches/
 #   scripts/run-guest.sh profile       `make profile`: perf profiles of the
 #                                      reader-cost cases, /proc's and ours
 #                                      (PROFILE="maps:10000:0 smaps_rollup:1:1024")
@@ -27,7 +25,7 @@ mode=${1:-demo}
 quick=0
 [ "${2:-}" = --quick ] && quick=1
 case $mode in
-bench|unpatched) flavour=$mode ;;
+bench) flavour=$mode ;;
 bench-inline) flavour=bench-inline mode=bench ;;
 profile) flavour=bench ;;
 *) flavour=debug ;;

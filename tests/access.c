@@ -4,12 +4,6 @@
  * are refused exactly where /proc's are (another user's process, an
  * undumpable process, a process outside the reader's Landlock domain) and
  * allowed where they are (own processes).
- *
- * With RPM_UNPATCHED=1 (make check-unpatched: no kernel/patches/, so no
- * smaps files, no [vsyscall] line on this IBT kernel, and no mm_access()
- * export) only maps is compared, without /proc's [vsyscall] line, and the
- * Landlock case checks the documented difference: the module's own check
- * consults no LSM, so it allows what /proc refuses.
  */
 #define _GNU_SOURCE
 #include <linux/fs.h>
@@ -57,7 +51,7 @@ static pid_t spawn_user_target(int undumpable)
 static int compare_files(pid_t pid, int proc_errno, int ours_errno)
 {
 	int same = pid != getpid();
-	int i, n = unpatched() ? 1 : 3;
+	int i, n = 3;
 
 	for (i = 0; i < n; i++) {
 		char p[128], o[128];
@@ -68,8 +62,6 @@ static int compare_files(pid_t pid, int proc_errno, int ours_errno)
 		ours_path(o, sizeof(o), pid, files[i]);
 		e1 = read_all(p, 4096, &want);
 		e2 = read_all(o, 4096, &got);
-		if (!e1 && unpatched())
-			drop_vsyscall_line(&want);
 		if (e1 != -proc_errno)
 			return 10 * i + 11; /* /proc did not do what the test assumes */
 		if (e2 != -ours_errno)
@@ -175,8 +167,6 @@ TEST(root_allowed)
 	ours_path(o, sizeof(o), pid, "maps");
 	ASSERT_EQ(0, read_all(p, 4096, &want));
 	ASSERT_EQ(0, read_all(o, 4096, &got));
-	if (unpatched())
-		drop_vsyscall_line(&want);
 	EXPECT_EQ(want.len, got.len);
 	EXPECT_EQ(0, memcmp(want.data, got.data, got.len));
 	buf_free(&want);
@@ -213,15 +203,12 @@ static int landlock_restrict_self(void)
  * A Landlock-restricted process of USER reads its parent's (same uid, not in
  * its domain), an outside process's (same uid) and its own files: /proc
  * refuses the first two (EACCES) and allows the last; ours must answer the
- * same (patched kernel: the module calls mm_access(), which asks the LSMs).
+ * same (the module calls mm_access(), which asks the LSMs).
  * A maps file opened before the domain still answers PROCMAP_QUERY, on both
  * (the check is made at open), with the same answer.
- * Without the patch the module's own check consults no LSM and allows the
- * first two: the documented difference, checked as such.
  */
 TEST(landlock_domain_refused)
 {
-	int ours = unpatched() ? 0 : EACCES;
 	pid_t outside = spawn_user_target(0);
 	pid_t parent;
 
@@ -265,9 +252,9 @@ TEST(landlock_domain_refused)
 				_exit(5);
 			if (memcmp(&qp, &qo, sizeof(qp)))
 				_exit(6);
-			code = compare_files(self, EACCES, ours);
+			code = compare_files(self, EACCES, EACCES);
 			if (!code)
-				code = compare_files(outside, EACCES, ours);
+				code = compare_files(outside, EACCES, EACCES);
 			if (!code)
 				code = compare_files(getpid(), 0, 0);
 			_exit(code ? code + 100 : 0);

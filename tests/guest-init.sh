@@ -6,10 +6,6 @@
 #   rpm_mode=check  run every test in /tests and check the module unloads cleanly
 #   rpm_mode=bench  run the contention benchmark (rpm_bench=RUNS,SECS,REPS)
 #   rpm_mode=profile  perf profiles of readcost (rpm_profile=FILE:N:MB,...)
-#   rpm_mode=unpatched  on a kernel without kernel/patches/: maps works but for
-#                   [vsyscall], smaps files are absent, the access check and
-#                   IBT tests see what the documentation says, and the module
-#                   says why
 #   rpm_tests=a,b   run only these tests (default: all; "kunit": the module's
 #                   KUnit suites)
 #   rpm_stress_secs=N  how long the stress test runs (default 20)
@@ -95,64 +91,6 @@ profile)
 				awk '{ print $2 }' | sort | uniq -c | sort -rn | head -40
 		done
 	done
-	;;
-unpatched)
-	sleep 600 &
-	pid=$!
-	kill -STOP $pid
-	sleep 0.3
-	# get_gate_vma is not exported and its ENDBR64 is sealed (IBT): no
-	# [vsyscall] line, documented; everything else byte-identical.
-	grep -v ' \[vsyscall\]$' /proc/$pid/maps >/tmp/proc-maps
-	if cmp /tmp/proc-maps $D/$pid/maps && grep -q ' \[vsyscall\]$' /proc/$pid/maps; then
-		tap ok unpatched.maps_identical_but_vsyscall
-	else
-		tap "not ok" unpatched.maps_identical_but_vsyscall
-	fi
-	if [ ! -e $D/$pid/smaps ] && [ ! -e $D/$pid/smaps_rollup ] && [ -e $D/$pid/maps ]; then
-		tap ok unpatched.no_smaps_files
-	else
-		tap "not ok" unpatched.no_smaps_files
-	fi
-	if grep -q '^smaps unavailable' $D/stats; then tap ok unpatched.stats_say_so; else tap "not ok" unpatched.stats_say_so; fi
-	if dmesg | grep -q 'smaps and smaps_rollup unavailable'; then tap ok unpatched.load_says_so; else tap "not ok" unpatched.load_says_so; fi
-	if grep -q '^access own check (mm_access not exported' $D/stats &&
-		dmesg | grep -q 'rust_procmaps: access check: own check (mm_access not exported'; then
-		tap ok unpatched.access_says_so
-	else
-		tap "not ok" unpatched.access_says_so
-	fi
-	# Without the lock_next_vma() export the cursor takes its own step, and
-	# served the read above with it.
-	if grep -q '^vma_step own (lock_next_vma not exported' $D/stats &&
-		grep -q '^vma_locked_next 0$' $D/stats && ! grep -q '^vma_locked_rcu 0$' $D/stats; then
-		tap ok unpatched.own_vma_step
-	else
-		tap "not ok" unpatched.own_vma_step
-	fi
-	if dmesg | grep -q 'rust_procmaps: gate VMA unavailable (get_gate_vma is not exported and its ENDBR64 is sealed'; then
-		tap ok unpatched.gate_load_says_so
-	else
-		tap "not ok" unpatched.gate_load_says_so
-	fi
-	kill -KILL $pid
-	# The IBT and access tests, with what the documentation says of a kernel
-	# without kernel/patches/ (maps only, the gate VMA sealed, no LSM).
-	for t in ibt access; do
-		echo "== test $t"
-		RPM_UNPATCHED=1 /tests/$t
-		echo "== exit $t $?"
-	done
-	echo "== test maps_golden -t query_build_id"
-	RPM_UNPATCHED=1 /tests/maps_golden -t query_build_id
-	echo "== exit maps_golden $?"
-	if grep -q '^query_build_id unavailable' $D/stats &&
-		dmesg | grep -q 'rust_procmaps: PROCMAP_QUERY without build IDs'; then
-		tap ok unpatched.query_build_id_says_so
-	else
-		tap "not ok" unpatched.query_build_id_says_so
-	fi
-	cat $D/stats
 	;;
 check)
 	# KUnit: the module's suites of pure logic (formatting, tables, constants),

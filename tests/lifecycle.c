@@ -387,6 +387,95 @@ TEST(init_failure_unwinds)
 	EXPECT_LE(0, wait_path(path, 1, 1000));
 }
 
+/*
+ * Files opened while a load is in progress, held by opener(): the module's
+ * directory tree exists before its init has finished, and a module whose
+ * init fails is freed whatever its reference count, so a file opened in that
+ * window would run freed code at its next read() or close().
+ */
+#define MAX_HELD 64
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+static int held[MAX_HELD], nheld, opened_early;
+
+static void *opener(void *arg)
+{
+	static const char *const paths[] = {
+		DEBUGFS_DIR "/stats", DEBUGFS_DIR "/1/maps",
+		DEBUGFS_DIR "/1/smaps", DEBUGFS_DIR "/1/smaps_rollup",
+	};
+	unsigned int i = 0;
+
+	(void)arg;
+	while (!stop) {
+		int fd = open(paths[i++ % 4], O_RDONLY);
+
+		if (fd < 0)
+			continue;
+		pthread_mutex_lock(&held_lock);
+		opened_early++;
+		if (nheld < MAX_HELD)
+			held[nheld++] = fd;
+		else
+			close(fd);
+		pthread_mutex_unlock(&held_lock);
+	}
+	return NULL;
+}
+
+/* Read and close what opener() holds: the number of files. */
+static int read_and_close_held(void)
+{
+	char buf[256];
+	int i, n;
+
+	pthread_mutex_lock(&held_lock);
+	n = nheld;
+	for (i = 0; i < nheld; i++) {
+		if (read(held[i], buf, sizeof(buf)) < 0)
+			fprintf(stderr, "# read of a file opened during a failed load: %s\n",
+				strerror(errno));
+		close(held[i]);
+	}
+	nheld = 0;
+	pthread_mutex_unlock(&held_lock);
+	return n;
+}
+
+/*
+ * Module init fails at each step, five times, while a thread keeps opening
+ * our files: no open succeeds before init has finished (so no file outlives
+ * the freed module); whatever was opened is read and closed after the
+ * failure, which on a module that let it open runs freed code (an oops or a
+ * KASAN report in the guest log). A later load works.
+ */
+TEST(init_failure_with_files_open)
+{
+	char params[64], path[128];
+	int step, round, left = 0;
+	pthread_t thread;
+
+	ours_path(path, sizeof(path), 1, "maps");
+	ASSERT_EQ(0, module_unload());
+	stop = 0;
+	opened_early = 0;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, opener, NULL));
+	for (step = 1; step <= 4; step++) {
+		for (round = 0; round < 5; round++) {
+			snprintf(params, sizeof(params), "inject_init_failure=%d", step);
+			EXPECT_EQ(-ECANCELED, module_load(params));
+			left += read_and_close_held();
+		}
+	}
+	stop = 1;
+	pthread_join(thread, NULL);
+	left += read_and_close_held();
+	TH_LOG("%d opens succeeded during failing loads, %d files read and closed after",
+	       opened_early, left);
+	EXPECT_EQ(0, opened_early);
+	ASSERT_EQ(0, module_load(""));
+	EXPECT_LE(0, wait_path(path, 1, 1000));
+}
+
 /* 100 load/unload cycles while readers keep opening and reading. */
 FIXTURE(module) {
 	int unused;

@@ -475,12 +475,7 @@ TEST(query_all_processes)
 	EXPECT_GT(compared, 10);
 }
 
-/*
- * The build ID of an executable's text: /proc's and ours. With RPM_UNPATCHED=1
- * (make check-unpatched: build_id_parse_file() is not exported) a query that
- * asks for it fails with EOPNOTSUPP, as documented, and the same query
- * without it is answered as /proc answers it.
- */
+/* The build ID of an executable's text: /proc's and ours. */
 TEST(query_build_id)
 {
 	pid_t pid = spawn_stopped(NULL);
@@ -506,18 +501,7 @@ TEST(query_build_id)
 	ASSERT_EQ(0, p.ret);
 	/* The test programs are linked with a GNU build ID (20 bytes). */
 	EXPECT_EQ(20U, p.q.build_id_size);
-	if (!unpatched()) {
-		EXPECT_EQ(0, same_answer(&p, &o, &in));
-	} else {
-		EXPECT_EQ(-1, o.ret);
-		EXPECT_EQ(EOPNOTSUPP, o.err);
-		in.build_id_size = 0;
-		in.vma_name_size = 4096;
-		ask(fd_proc, &in, &p);
-		ask(fd_ours, &in, &o);
-		EXPECT_EQ(0, p.ret);
-		EXPECT_EQ(0, same_answer(&p, &o, &in));
-	}
+	EXPECT_EQ(0, same_answer(&p, &o, &in));
 	close(fd_proc);
 	close(fd_ours);
 	kill_and_reap(pid);

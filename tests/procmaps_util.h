@@ -61,14 +61,6 @@ static inline double wait_path(const char *path, int want_exists, double limit_m
 	}
 }
 
-/* Whether the guest runs the kernel without kernel/patches/ (no smaps files there). */
-static inline int unpatched(void)
-{
-	const char *env = getenv("RPM_UNPATCHED");
-
-	return env && !strcmp(env, "1");
-}
-
 /*
  * Wait until @pid's directory has its files: the module creates it from a
  * work item after fork, so a new process's files appear a little later
@@ -79,7 +71,7 @@ static inline int wait_ours(int pid)
 	char path[64];
 
 	/* The last file the module creates in the directory. */
-	ours_path(path, sizeof(path), pid, unpatched() ? "maps" : "smaps_rollup");
+	ours_path(path, sizeof(path), pid, "smaps_rollup");
 	return wait_path(path, 1, 10000) < 0 ? -1 : 0;
 }
 
@@ -133,24 +125,6 @@ static inline void buf_free(struct buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = 0;
-}
-
-/*
- * Drop the [vsyscall] line (the last one, when there is one) from the maps
- * text @b: what our maps print on a kernel without kernel/patches/, where the
- * gate VMA is unavailable (IBT). Returns 1 if there was one.
- */
-static inline int drop_vsyscall_line(struct buf *b)
-{
-	char *line = b->len ? strstr(b->data, " [vsyscall]\n") : NULL;
-
-	if (!line)
-		return 0;
-	while (line > b->data && line[-1] != '\n')
-		line--;
-	b->len = line - b->data;
-	b->data[b->len] = '\0';
-	return 1;
 }
 
 /*

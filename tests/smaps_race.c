@@ -272,9 +272,9 @@ TEST_F_TIMEOUT(race, per_vma, 120)
 	run_readers(_metadata, 3, env ? atof(env) : 10.0);
 	/* The per-VMA path served these reads. */
 	EXPECT_GT(stat_get("smaps_walks_vma_locked"), walks);
-	TH_LOG("stats: smaps_walks_vma_locked %lld, vma_locked_rcu %lld, mmap_lock_fallbacks %lld, gap_retries %lld",
+	TH_LOG("stats: smaps_walks_vma_locked %lld, vma_locked_rcu %lld, mmap_lock_fallbacks %lld",
 	       stat_get("smaps_walks_vma_locked"), stat_get("vma_locked_rcu"),
-	       stat_get("mmap_lock_fallbacks"), stat_get("gap_retries"));
+	       stat_get("mmap_lock_fallbacks"));
 }
 
 /* lock_mode=1: the same checks, and the rollup lets waiting writers in. */

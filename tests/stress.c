@@ -35,6 +35,8 @@ struct shared {
 	volatile int stop;
 	volatile pid_t pids[TARGETS];
 	volatile unsigned long anchor_lo[TARGETS], anchor_hi[TARGETS];
+	/* Execs of each slot's target so far: an exec ends what an open file shows. */
+	volatile unsigned long generation[TARGETS];
 	long reads, preads, seeks, smaps_reads, bytes, lines, errors_gone;
 	long mutations, forks, execs, threads, restarts;
 	long violations;
@@ -175,6 +177,7 @@ static void run_target(int slot, int may_exec)
 				__atomic_fetch_add(&sh->execs, 1, __ATOMIC_RELAXED);
 				/* The new image sets up new anchors; until then none are checked. */
 				sh->anchor_lo[slot] = 0;
+				__atomic_fetch_add(&sh->generation[slot], 1, __ATOMIC_RELEASE);
 				execl(self_exe, self_exe, "--target", arg, NULL);
 				_exit(2);
 			}
@@ -232,11 +235,16 @@ static void check_whole(const struct buf *b, int slot, pid_t pid,
 		violation("%s: anchors missing (lo %ld, hi %ld)", "anchors", saw_lo, saw_hi);
 }
 
-static int target_gone(int slot, pid_t pid)
+/*
+ * Whether the target a read began on (@pid, in its @gen-th image) is gone:
+ * killed, a zombie, or replaced by an exec since (a file opened before an exec
+ * reads nothing or fails with ESRCH, as /proc's).
+ */
+static int target_gone(int slot, pid_t pid, unsigned long gen)
 {
 	char path[64];
 
-	if (sh->pids[slot] != pid)
+	if (sh->pids[slot] != pid || sh->generation[slot] != gen)
 		return 1;
 	/* A zombie or an exec also ends what an open file can show. */
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -247,13 +255,14 @@ static int target_gone(int slot, pid_t pid)
  * Read @path whole in chunks of @chunk bytes into @b: 1 on success; on failure
  * 0, counted as expected if the target went away and as a violation if not.
  */
-static int read_whole(const char *path, size_t chunk, int slot, pid_t pid, struct buf *b)
+static int read_whole(const char *path, size_t chunk, int slot, pid_t pid, unsigned long gen,
+		      struct buf *b)
 {
 	int err = read_all(path, chunk, b);
 
 	if (!err)
 		return 1;
-	if (target_gone(slot, pid))
+	if (target_gone(slot, pid, gen))
 		__atomic_fetch_add(&sh->errors_gone, 1, __ATOMIC_RELAXED);
 	else
 		violation("%s: read of a live target failed (%ld)%ld", path, err, 0);
@@ -263,6 +272,7 @@ static int read_whole(const char *path, size_t chunk, int slot, pid_t pid, struc
 static void read_once(unsigned int *seed)
 {
 	int slot = rand_r(seed) % TARGETS;
+	unsigned long gen = __atomic_load_n(&sh->generation[slot], __ATOMIC_ACQUIRE);
 	pid_t pid = sh->pids[slot];
 	unsigned long lo = sh->anchor_lo[slot], hi = sh->anchor_hi[slot];
 	char path[128], buf[4096];
@@ -279,7 +289,7 @@ static void read_once(unsigned int *seed)
 	switch (mode) {
 	case 4: /* smaps_rollup, or smaps in random chunks: page walks amid the chaos */
 	case 5:
-		if (!read_whole(path, mode == 4 ? 4096 : 1 + rand_r(seed) % 65536, slot, pid, &b))
+		if (!read_whole(path, mode == 4 ? 4096 : 1 + rand_r(seed) % 65536, slot, pid, gen, &b))
 			return;
 		if (b.len && (b.data[b.len - 1] != '\n' ||
 			      (mode == 4 && !strstr(b.data, "[rollup]\n"))))
@@ -289,7 +299,7 @@ static void read_once(unsigned int *seed)
 		buf_free(&b);
 		return;
 	case 0: /* whole file, random chunk size */
-		if (!read_whole(path, 1 + rand_r(seed) % 65536, slot, pid, &b))
+		if (!read_whole(path, 1 + rand_r(seed) % 65536, slot, pid, gen, &b))
 			return;
 		check_whole(&b, slot, pid, lo, hi);
 		__atomic_fetch_add(&sh->bytes, b.len, __ATOMIC_RELAXED);
@@ -300,7 +310,7 @@ static void read_once(unsigned int *seed)
 	case 2: /* seek back and forth */
 		fd = open(path, O_RDONLY);
 		if (fd < 0) {
-			if (!target_gone(slot, pid))
+			if (!target_gone(slot, pid, gen))
 				violation("%s: open of a live target failed (%ld)%ld", path, errno, 0);
 			return;
 		}
@@ -314,7 +324,7 @@ static void read_once(unsigned int *seed)
 				lseek(fd, i % 2 ? off : 0, SEEK_SET);
 				n = read(fd, buf, 1 + rand_r(seed) % sizeof(buf));
 			}
-			if (n < 0 && !target_gone(slot, pid))
+			if (n < 0 && !target_gone(slot, pid, gen))
 				violation("%s: pread/seek read failed (%ld)%ld", path, errno, 0);
 			if (n < 0)
 				break;
