@@ -153,11 +153,6 @@ __procmaps_helper int rust_procmaps_copy_struct_from_user(void *dst, size_t ksiz
 	return copy_struct_from_user(dst, ksize, src, usize);
 }
 
-__procmaps_helper struct file *rust_procmaps_get_file(struct file *f)
-{
-	return get_file(f);
-}
-
 __procmaps_helper bool rust_procmaps_mmap_lock_is_contended(struct mm_struct *mm)
 {
 	return mmap_lock_is_contended(mm);

@@ -4,12 +4,14 @@
 //! lives here, behind one type, [`VmaCursor`].
 //!
 //! A reader (one `read()` chunk of `maps`/`smaps`, one whole `smaps_rollup`, or one
-//! `PROCMAP_QUERY`) makes a cursor over an address space it holds an `mmget` reference on, and
-//! asks it again and again for "the first VMA that ends above `from`"
+//! `PROCMAP_QUERY`) makes a cursor that borrows an address space it holds an `mmget` reference
+//! on (`&MmWithUser`), and asks it again and again for "the first VMA that ends above `from`"
 //! ([`VmaCursor::advance`]), where `from` is the end of the last VMA it used. The answer is a
 //! [`LockedVma`], a view that borrows the cursor: it cannot outlive the lock that holds the
-//! VMA, nor the `mmget` reference the cursor owns, and asking for the next VMA (which releases
-//! this one) ends the borrow. The cursor decides once, from `lock_mode`, how VMAs are held:
+//! VMA, nor the address space, and asking for the next VMA (which releases this one) ends the
+//! borrow. The locks are guards of the shape of `rust/kernel/mm.rs`'s `VmaReadGuard` and
+//! `MmapReadGuard`, for what the kernel crate lacks: a VMA locked by `lock_next_vma()`
+//! ([`VmaReadLock`]) and a killable `mmap_read_lock` ([`MmapReadLock`]). The cursor decides once, from `lock_mode`, how VMAs are held:
 //!
 //! * per-VMA locks (the default): each VMA read-locked on its own by mm's `lock_next_vma()`
 //!   (`kernel/patches/0004`, the step `/proc/PID/maps` takes since 6.17), at most one at a
@@ -70,7 +72,7 @@ use kernel::{
     error::to_result,
     mm::{virt::VmaRef, MmWithUser},
     prelude::*,
-    sync::{aref::ARef, rcu},
+    sync::rcu,
     types::NotThreadSafe,
 };
 
@@ -127,28 +129,68 @@ pub(crate) enum WalkLock {
     Mmap,
 }
 
-/// One per-VMA read lock, released on drop.
+/// A VMA read-locked by `lock_next_vma()`, unlocked on drop: `VmaReadGuard` of
+/// `rust/kernel/mm.rs`, which only `lock_vma_under_rcu()` makes there.
 ///
 /// # Invariants
 ///
-/// `vma` points to a VMA attached to an mm with non-zero `mm_users`, and this value owns one
-/// read lock on it (taken by `lock_next_vma()`). Only a [`VmaCursor`] holds one, and it keeps
-/// the `mmget` reference until the lock is released.
-struct VmaReadLock {
-    vma: NonNull<bindings::vm_area_struct>,
+/// `vma` is a VMA of an mm that the cursor borrows (with non-zero `mm_users` for `'mm`), and
+/// this value owns one read lock on it.
+struct VmaReadLock<'mm> {
+    vma: &'mm VmaRef,
+    /// `vma_end_read()` must be called on the thread that took the lock.
+    _nts: NotThreadSafe,
 }
 
-impl Drop for VmaReadLock {
+impl Drop for VmaReadLock<'_> {
     fn drop(&mut self) {
         // SAFETY: We own one read lock on this VMA (invariant).
         unsafe { bindings::vma_end_read(self.vma.as_ptr()) };
     }
 }
 
-impl VmaReadLock {
-    fn end(&self) -> usize {
-        // SAFETY: The VMA is read-locked (invariant), so it is valid and its bounds stable.
-        unsafe { VmaRef::from_raw(self.vma.as_ptr()) }.end()
+/// `mmap_read_lock_killable()`, unlocked on drop: `MmapReadGuard` of `rust/kernel/mm.rs`,
+/// which only the non-killable `mmap_read_lock()` makes there (`/proc` takes the killable one
+/// for a `read()` chunk).
+///
+/// # Invariants
+///
+/// This value holds the mmap read lock of `mm`.
+struct MmapReadLock<'mm> {
+    mm: &'mm MmWithUser,
+    /// `mmap_read_unlock()` must be called on the thread that took the lock.
+    _nts: NotThreadSafe,
+}
+
+impl<'mm> MmapReadLock<'mm> {
+    /// Takes the lock; `EINTR` if a fatal signal arrives while waiting.
+    fn lock_killable(mm: &'mm MmWithUser) -> Result<Self> {
+        // SAFETY: `mm` has users.
+        to_result(unsafe { rust_procmaps_mmap_read_lock_killable(mm.as_raw()) })?;
+        // INVARIANT: Just taken.
+        Ok(Self {
+            mm,
+            _nts: NotThreadSafe,
+        })
+    }
+
+    /// The first VMA that ends above `from`, stable while the lock is held.
+    fn vma_next(&self, from: usize) -> Option<NonNull<bindings::vm_area_struct>> {
+        // SAFETY: We hold the mmap read lock (invariant), which the lookup requires.
+        NonNull::new(unsafe { rust_procmaps_vma_next(self.mm.as_raw(), from) })
+    }
+
+    /// Whether a writer waits for the lock.
+    fn is_contended(&self) -> bool {
+        // SAFETY: `mm` has users.
+        unsafe { rust_procmaps_mmap_lock_is_contended(self.mm.as_raw()) }
+    }
+}
+
+impl Drop for MmapReadLock<'_> {
+    fn drop(&mut self) {
+        // SAFETY: We hold the lock (invariant).
+        unsafe { bindings::mmap_read_unlock(self.mm.as_raw()) };
     }
 }
 
@@ -196,12 +238,12 @@ impl Locking {
 /// # Safety
 ///
 /// `ret`, `vma` and `fell_back` are what one `lock_next_vma()` call on the cursor's mm returned.
-unsafe fn step_result(
+unsafe fn step_result<'mm>(
     ret: c_int,
     vma: *mut bindings::vm_area_struct,
     fell_back: bool,
     counts: &mut Counts,
-) -> Result<Option<VmaReadLock>> {
+) -> Result<Option<VmaReadLock<'mm>>> {
     // Counted even when it failed: a fallback interrupted by a fatal signal took `mmap_lock`'s
     // slow path too.
     if fell_back {
@@ -211,15 +253,19 @@ unsafe fn step_result(
     if ret < 0 {
         return Err(Error::from_errno(ret));
     }
-    let Some(vma) = NonNull::new(vma) else {
+    if vma.is_null() {
         return Ok(None);
-    };
+    }
     if !fell_back {
         counts.locked_rcu += 1;
     }
     // INVARIANT: `lock_next_vma()` returned it read-locked, attached to the cursor's mm (the
-    // function's safety requirement).
-    Ok(Some(VmaReadLock { vma }))
+    // function's safety requirement), which the cursor borrows for `'mm`.
+    Ok(Some(VmaReadLock {
+        // SAFETY: A VMA read-locked for us: valid until the lock is released.
+        vma: unsafe { VmaRef::from_raw(vma) },
+        _nts: NotThreadSafe,
+    }))
 }
 
 /// A VMA iterator positioned in an RCU read-side section that is still open.
@@ -263,12 +309,12 @@ impl Step {
     /// for `mmap_lock`, `EAGAIN` if the VMA's lock count would overflow. The caller must keep
     /// its `mmget` reference on `mm` until the returned lock is dropped, and must not hold
     /// another VMA lock or `mmap_lock`.
-    fn lock_next(
+    fn lock_next<'mm>(
         &mut self,
-        mm: &MmWithUser,
+        mm: &'mm MmWithUser,
         from: usize,
         counts: &mut Counts,
-    ) -> Result<Option<VmaReadLock>> {
+    ) -> Result<Option<VmaReadLock<'mm>>> {
         let mut vma = core::ptr::null_mut();
         let mut fell_back = false;
         let Step::Continue(open) = self else {
@@ -314,7 +360,7 @@ impl Step {
             if !fell_back && !reset {
                 counts.continued += 1;
             }
-            iter.end = locked.end();
+            iter.end = locked.vma.end();
             // INVARIANT: `vmi` just moved in the section `iter` holds, to `locked`.
             *open = Some(iter);
         }
@@ -323,45 +369,42 @@ impl Step {
 }
 
 /// What a [`VmaCursor`] holds.
-enum Held {
+enum Held<'mm> {
     /// Per-VMA mode; the VMA handed out last, if any, read-locked. Declared first: the VMA
     /// lock is released before the RCU section `step` may hold.
     PerVma {
-        vma: Option<VmaReadLock>,
+        vma: Option<VmaReadLock<'mm>>,
         step: Step,
         /// What the lookups took, for `stats` (when dropped).
         counts: Counts,
     },
-    /// `lock_mode=1`, or per-VMA mode after `EAGAIN`. While `locked`, we hold `mmap_read_lock`
-    /// and `vma` (the VMA handed out last, if any) is stable; `vma` is `None` whenever
-    /// `locked` is false.
+    /// `lock_mode=1`, or per-VMA mode after `EAGAIN`: `mmap_read_lock` (`None` only after a
+    /// fatal signal interrupted taking it again), and the VMA handed out last, if any, stable
+    /// while the lock is held (`None` whenever `lock` is).
     Mmap {
-        locked: bool,
+        lock: Option<MmapReadLock<'mm>>,
         vma: Option<NonNull<bindings::vm_area_struct>>,
     },
 }
 
 /// Walks the VMAs of one address space, holding each as `lock_mode` says (module docs).
 ///
-/// # Invariants
-///
-/// `mm` is an `mmget` reference; every lock in `held` is on `mm` and is released before `mm`
-/// is put (`mmap_lock` in `drop`, the rest as `held` is dropped, before `mm`).
-pub(crate) struct VmaCursor {
-    held: Held,
-    mm: ARef<MmWithUser>,
-    /// Locks belong to the task that took them.
-    _not_send: NotThreadSafe,
+/// It borrows the address space, on which its user holds an `mmget` reference for `'mm`; every
+/// lock it holds is a guard in `held`, released when the cursor is dropped, so before the
+/// borrow ends.
+pub(crate) struct VmaCursor<'mm> {
+    held: Held<'mm>,
+    mm: &'mm MmWithUser,
 }
 
-impl VmaCursor {
+impl<'mm> VmaCursor<'mm> {
     /// A cursor over `mm` for a user that sleeps or not while it holds a VMA, locking as
     /// `locking` says; with `lock_mode=1` it takes `mmap_read_lock_killable()` now (`EINTR` on a
     /// fatal signal).
     // Always inlined: a cursor is built in its caller's frame, not returned in a `Result` and
     // copied out with `memcpy`.
     #[inline(always)]
-    pub(crate) fn new(mm: ARef<MmWithUser>, context: Context, locking: Locking) -> Result<Self> {
+    pub(crate) fn new(mm: &'mm MmWithUser, context: Context, locking: Locking) -> Result<Self> {
         let held = match locking.mode {
             LockMode::PerVma => Held::PerVma {
                 vma: None,
@@ -369,26 +412,15 @@ impl VmaCursor {
                 counts: Counts::default(),
             },
             LockMode::Mmap => {
-                // SAFETY: `mm` has users.
-                to_result(unsafe { rust_procmaps_mmap_read_lock_killable(mm.as_raw()) })?;
+                let lock = MmapReadLock::lock_killable(mm)?;
                 STATS.mmap_locked_chunks.inc();
                 Held::Mmap {
-                    locked: true,
+                    lock: Some(lock),
                     vma: None,
                 }
             }
         };
-        // INVARIANT: `mm` is the `mmget` reference; the lock taken above is on it.
-        Ok(Self {
-            held,
-            mm,
-            _not_send: NotThreadSafe,
-        })
-    }
-
-    /// The address space.
-    pub(crate) fn mm(&self) -> &MmWithUser {
-        &self.mm
+        Ok(Self { held, mm })
     }
 
     /// Releases the VMA handed out last and hands out the first VMA that ends above `from`,
@@ -398,7 +430,7 @@ impl VmaCursor {
         if let Held::PerVma { vma, step, counts } = &mut self.held {
             // At most one VMA lock at a time: drop the previous one before the lookup.
             *vma = None;
-            match step.lock_next(&self.mm, from, counts) {
+            match step.lock_next(self.mm, from, counts) {
                 Ok(next) => {
                     *vma = next;
                     return Ok(self.current());
@@ -409,14 +441,13 @@ impl VmaCursor {
             }
             self.fall_back_to_mmap_lock()?;
         }
-        let Held::Mmap { locked, vma } = &mut self.held else {
+        let Held::Mmap { lock, vma } = &mut self.held else {
             return Err(EINVAL);
         };
-        if !*locked {
+        let Some(lock) = lock else {
             return Err(EINTR);
-        }
-        // SAFETY: We hold the mmap read lock (`locked`), which the lookup requires.
-        *vma = NonNull::new(unsafe { rust_procmaps_vma_next(self.mm.as_raw(), from) });
+        };
+        *vma = lock.vma_next(from);
         Ok(self.current())
     }
 
@@ -425,15 +456,13 @@ impl VmaCursor {
     /// counts) is dropped first.
     fn fall_back_to_mmap_lock(&mut self) -> Result {
         self.held = Held::Mmap {
-            locked: false,
+            lock: None,
             vma: None,
         };
-        // SAFETY: `mm` has users; the cursor holds no lock on it now.
-        to_result(unsafe { rust_procmaps_mmap_read_lock_killable(self.mm.as_raw()) })?;
+        let lock = MmapReadLock::lock_killable(self.mm)?;
         STATS.mmap_locked_chunks.inc();
-        // INVARIANT: Just taken, on `mm`.
         self.held = Held::Mmap {
-            locked: true,
+            lock: Some(lock),
             vma: None,
         };
         Ok(())
@@ -453,11 +482,15 @@ impl VmaCursor {
     pub(crate) fn current(&mut self) -> Option<LockedVma<'_>> {
         let (vma, lock) = match &self.held {
             Held::PerVma { vma, .. } => (vma.as_ref()?.vma, WalkLock::Vma),
-            Held::Mmap { vma, .. } => ((*vma)?, WalkLock::Mmap),
+            Held::Mmap { vma, .. } => {
+                // SAFETY: The VMA is held by `mmap_lock` until the cursor changes or is
+                // dropped, which the borrow of `self` excludes.
+                (
+                    unsafe { VmaRef::from_raw((*vma)?.as_ptr()) },
+                    WalkLock::Mmap,
+                )
+            }
         };
-        // SAFETY: The VMA is held by its read lock or by `mmap_lock` until the cursor changes
-        // or is dropped, which the borrow of `self` excludes.
-        let vma = unsafe { VmaRef::from_raw(vma.as_ptr()) };
         Some(LockedVma {
             vma,
             lock,
@@ -498,37 +531,17 @@ impl VmaCursor {
     /// waiting for it, drop it and take it again, as `/proc` does after each VMA. The VMA
     /// handed out last is released. Per-VMA mode has nothing to drop.
     pub(crate) fn relax(&mut self) -> Result {
-        let Held::Mmap { locked, vma } = &mut self.held else {
+        let Held::Mmap { lock, vma } = &mut self.held else {
             return Ok(());
         };
-        // SAFETY: `mm` has users.
-        if !*locked || !unsafe { rust_procmaps_mmap_lock_is_contended(self.mm.as_raw()) } {
+        if !lock.as_ref().is_some_and(|lock| lock.is_contended()) {
             return Ok(());
         }
         STATS.rollup_lock_drops.inc();
         *vma = None;
-        *locked = false;
-        // SAFETY: We held the lock (`locked` was true).
-        unsafe { bindings::mmap_read_unlock(self.mm.as_raw()) };
-        // SAFETY: `mm` has users.
-        to_result(unsafe { rust_procmaps_mmap_read_lock_killable(self.mm.as_raw()) })?;
-        *locked = true;
+        *lock = None;
+        *lock = Some(MmapReadLock::lock_killable(self.mm)?);
         Ok(())
-    }
-}
-
-impl Drop for VmaCursor {
-    // Inlined into the cursor's drop glue: one call less per `PROCMAP_QUERY`.
-    #[inline]
-    fn drop(&mut self) {
-        // Every lock before the `mmget` reference (invariant): `held` is dropped after this body
-        // and before `mm` (field order); in per-VMA mode the VMA lock, then the RCU section (in
-        // `step`), in field order too.
-        if let Held::Mmap { locked: true, vma } = &mut self.held {
-            *vma = None;
-            // SAFETY: We hold the lock (`locked`).
-            unsafe { bindings::mmap_read_unlock(self.mm.as_raw()) };
-        }
     }
 }
 
@@ -538,7 +551,7 @@ impl Drop for VmaCursor {
 pub(crate) struct LockedVma<'c> {
     vma: &'c VmaRef,
     lock: WalkLock,
-    cursor: &'c VmaCursor,
+    cursor: &'c VmaCursor<'c>,
 }
 
 impl<'c> LockedVma<'c> {

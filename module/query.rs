@@ -14,16 +14,15 @@
 //!
 //! C source: [`fs/proc/task_mmu.c`](srctree/fs/proc/task_mmu.c)
 
-use core::{
-    ops::{Deref, DerefMut},
-    ptr::NonNull,
-};
+use core::ops::{Deref, DerefMut};
 use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
+    fs::File,
     ioctl::_IOWR,
     mm::virt::flags,
     prelude::*,
+    sync::aref::ARef,
     transmute::{AsBytes, FromBytes},
     uaccess::{UserPtr, UserSlice},
 };
@@ -53,7 +52,6 @@ extern "C" {
         src: *const c_void,
         usize: usize,
     ) -> c_int;
-    fn rust_procmaps_get_file(f: *mut bindings::file) -> *mut bindings::file;
     fn rust_procmaps_vma_kernel_pagesize(vma: *mut bindings::vm_area_struct) -> usize;
 }
 
@@ -125,33 +123,9 @@ pub(crate) fn ioctl(target: &Target, cmd: u32, arg: usize) -> Result {
     query(target, UserPtr::from_addr(arg)).inspect_err(|_| STATS.queries_failed.inc())
 }
 
-/// A counted file reference, put on drop.
-///
-/// # Invariants
-///
-/// This value owns one reference to the file.
-struct FileRef(NonNull<bindings::file>);
-
-impl FileRef {
-    /// Takes a reference to `file`.
-    ///
-    /// # Safety
-    ///
-    /// `file` must be a live file (pinned by a VMA the caller holds).
-    unsafe fn get(file: NonNull<bindings::file>) -> Self {
-        // SAFETY: Per the function's safety requirement.
-        unsafe { rust_procmaps_get_file(file.as_ptr()) };
-        // INVARIANT: Just taken.
-        Self(file)
-    }
-}
-
-impl Drop for FileRef {
-    fn drop(&mut self) {
-        // SAFETY: We own one reference (invariant).
-        unsafe { bindings::fput(self.0.as_ptr()) };
-    }
-}
+/// What [`find`] takes from the VMA for after its lock: the name, if asked for and the VMA has
+/// one, and a reference to its file, if the build ID is asked for.
+type Found = (Option<KVec<u8>>, Option<ARef<File>>);
 
 /// `do_procmap_query()`: the request, the VMA under the cursor's lock, the build ID with no
 /// lock held, the answer.
@@ -160,7 +134,7 @@ fn query(target: &Target, uarg: UserPtr) -> Result {
     let (name, file) = find_locked(target, &mut karg)?;
     let mut build_id = [0u8; bindings::BUILD_ID_SIZE_MAX as usize];
     if karg.build_id_size != 0 {
-        karg.build_id_size = build_id_of(file.as_ref(), karg.build_id_size, &mut build_id)?;
+        karg.build_id_size = build_id_of(file.as_deref(), karg.build_id_size, &mut build_id)?;
     }
     drop(file);
 
@@ -225,13 +199,10 @@ fn read_request(uarg: UserPtr) -> Result<(Query, usize)> {
 /// [`find`] under a cursor of its own, counted; the cursor (its lock and its `mmget`
 /// reference) is dropped before this returns, so before anything is parsed or copied.
 #[inline(always)]
-fn find_locked(
-    target: &Target,
-    karg: &mut bindings::procmap_query,
-) -> Result<(Option<KVec<u8>>, Option<FileRef>)> {
+fn find_locked(target: &Target, karg: &mut bindings::procmap_query) -> Result<Found> {
     let mm = target.mm_for_query().ok_or(ESRCH)?;
     // The name is copied into an allocation while the VMA is held.
-    let mut cursor = VmaCursor::new(mm, Context::MaySleep, target.locking())?;
+    let mut cursor = VmaCursor::new(&mm, Context::MaySleep, target.locking())?;
     let found = find(&mut cursor, karg);
     if cursor.took_mmap_lock() {
         STATS.queries_mmap_locked.inc();
@@ -245,7 +216,7 @@ fn find_locked(
 /// for no file or no build ID (not an error), `ENAMETOOLONG` if it does not fit. No lock may be
 /// held: parsing sleeps and faults.
 fn build_id_of(
-    file: Option<&FileRef>,
+    file: Option<&File>,
     room: u32,
     build_id: &mut [u8; bindings::BUILD_ID_SIZE_MAX as usize],
 ) -> Result<u32> {
@@ -256,7 +227,7 @@ fn build_id_of(
     // SAFETY: We hold a reference to the file; `build_id` has room for `BUILD_ID_SIZE_MAX`
     // bytes.
     let parsed = to_result(unsafe {
-        rust_procmaps_build_id_parse_file(file.0.as_ptr(), build_id.as_mut_ptr(), &mut size)
+        rust_procmaps_build_id_parse_file(file.as_ptr(), build_id.as_mut_ptr(), &mut size)
     });
     match parsed {
         Err(_) => Ok(0),
@@ -278,10 +249,7 @@ fn copy_out(addr: u64, bytes: &[u8]) -> Result {
 /// `query_matching_vma()` and the fields read under the VMA's lock: fills `karg`, and returns
 /// the name if asked for and the VMA has one (`vma_name_size` bytes of it are the answer) and,
 /// if the build ID is asked for, a reference to the VMA's file.
-fn find(
-    cursor: &mut VmaCursor,
-    karg: &mut bindings::procmap_query,
-) -> Result<(Option<KVec<u8>>, Option<FileRef>)> {
+fn find(cursor: &mut VmaCursor<'_>, karg: &mut bindings::procmap_query) -> Result<Found> {
     let flags = karg.query_flags;
     let mut addr = karg.query_addr as usize;
     let vma = loop {
@@ -340,11 +308,12 @@ fn find(
     }
 
     // A reference for the build ID, parsed after the VMA is released.
-    // SAFETY: The file is pinned by the held VMA.
+    // SAFETY: The file is pinned by the held VMA for this borrow, and the VMA's own reference
+    // makes any `fdget_pos()` on it see a shared file and take `f_pos_lock`.
     let file = (karg.build_id_size != 0)
         .then_some(file)
         .flatten()
-        .map(|file| unsafe { FileRef::get(file) });
+        .map(|file| ARef::from(unsafe { File::from_raw_file(file.as_ptr()) }));
     Ok((name, file))
 }
 

@@ -71,8 +71,6 @@ int rust_procmaps_build_id_parse_file(struct file *file,
 /* query.rs: copy_struct_from_user(). */
 int rust_procmaps_copy_struct_from_user(void *dst, size_t ksize,
 					const void __user *src, size_t usize);
-/* query.rs: get_file(). */
-struct file *rust_procmaps_get_file(struct file *f);
 
 /* smaps: the inlines the page walk needs. */
 /* smaps_file.rs: mmap_lock_is_contended(). */

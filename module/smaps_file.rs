@@ -16,7 +16,7 @@
 //!
 //! C source: [`fs/proc/task_mmu.c`](srctree/fs/proc/task_mmu.c)
 
-use kernel::{bindings, mm::MmWithUser, prelude::*, sync::aref::ARef};
+use kernel::{bindings, mm::MmWithUser, prelude::*};
 
 use crate::{
     debugfs_files::FileOps,
@@ -291,11 +291,7 @@ const NO_SLEEP_WALKS_IN_A_ROW: u32 = 32;
 /// [`NO_SLEEP_WALKS_IN_A_ROW`]-th, and every VMA of a cursor that keeps no section open
 /// (`lock_mode=1`, a kernel without preemptible RCU) is walked with the section closed
 /// ([`crate::mm_lock::LockedVma::sleepable`]).
-fn rollup(
-    mm: ARef<MmWithUser>,
-    locking: Locking,
-    mss: &mut MemSizeStats,
-) -> Result<(usize, usize)> {
+fn rollup(mm: &MmWithUser, locking: Locking, mss: &mut MemSizeStats) -> Result<(usize, usize)> {
     let mut cursor = VmaCursor::new(mm, Context::NoSleep, locking)?;
     let mut walks = WalkCounts::default();
     let mut span: Option<(usize, usize)> = None;
@@ -346,7 +342,7 @@ unsafe extern "C" fn rollup_show(m: *mut bindings::seq_file, _v: *mut c_void) ->
     };
     STATS.chunks.inc();
     let mut mss = MemSizeStats::default();
-    match rollup(mm, target.locking(), &mut mss) {
+    match rollup(&mm, target.locking(), &mut mss) {
         Ok((start, end)) => {
             // SAFETY: `m` is the seq_file whose `show` is running, for this call.
             if let Some(mut out) = unsafe { SeqOut::from_raw(m) } {

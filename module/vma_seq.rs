@@ -14,12 +14,12 @@
 //! asks the cursor for the VMA it holds: no raw VMA pointer passes through seq_file.
 
 use core::cell::UnsafeCell;
-use kernel::{bindings, error::to_result, prelude::*};
+use kernel::{bindings, error::to_result, mm::MmWithUser, prelude::*, sync::aref::ARef};
 
 use crate::{
     debugfs_files::FileOps,
     gate::GateVma,
-    mm_lock::{Context, VmaCursor},
+    mm_lock::{Context, LockedVma, Locking, VmaCursor},
     seq_out::{self, SeqOut},
     stats::STATS,
     target::Target,
@@ -71,10 +71,53 @@ const _: () = {
     shared_between_threads::<Target>();
 };
 
+/// What one `read()` chunk holds from `start` to `stop`: the `mmget` reference on the address
+/// space and a cursor that borrows it.
+///
+/// # Invariants
+///
+/// `cursor` borrows `*mm` (the `'static` stands for "as long as `mm`"): it is declared first,
+/// so dropped (its locks released) before `mm` is put, and it never leaves this value but
+/// reborrowed for less than a borrow of it (the methods below).
+struct Chunk {
+    cursor: VmaCursor<'static>,
+    mm: ARef<MmWithUser>,
+}
+
+impl Chunk {
+    /// A cursor over `mm`, which the chunk keeps.
+    fn new(mm: ARef<MmWithUser>, context: Context, locking: Locking) -> Result<Self> {
+        // SAFETY: `mm` counts a reference to the `MmWithUser` it points to, which therefore
+        // stays where it is for as long as `mm` lives, moved or not; the chunk keeps `mm` and
+        // drops the cursor first (type invariant).
+        let borrowed: &'static MmWithUser = unsafe { &*core::ptr::from_ref::<MmWithUser>(&*mm) };
+        // INVARIANT: `cursor` borrows `*mm`, declared before it.
+        Ok(Self {
+            cursor: VmaCursor::new(borrowed, context, locking)?,
+            mm,
+        })
+    }
+
+    /// The address space.
+    fn mm(&self) -> &MmWithUser {
+        &self.mm
+    }
+
+    /// [`VmaCursor::advance`].
+    fn advance(&mut self, from: usize) -> Result<Option<LockedVma<'_>>> {
+        self.cursor.advance(from)
+    }
+
+    /// [`VmaCursor::current`].
+    fn current(&mut self) -> Option<LockedVma<'_>> {
+        self.cursor.current()
+    }
+}
+
 /// The iteration of one open file.
 struct VmaSeq {
     /// Between `start` and `stop`.
-    cursor: Option<VmaCursor>,
+    cursor: Option<Chunk>,
     /// The view's [`View::CONTEXT`].
     context: Context,
     record: Record,
@@ -94,7 +137,7 @@ impl VmaSeq {
         STATS.chunks.inc();
         let cursor = self
             .cursor
-            .insert(VmaCursor::new(mm, self.context, target.locking())?);
+            .insert(Chunk::new(mm, self.context, target.locking())?);
         if last_addr > 0 {
             last_addr = self.last_pos;
             *ppos = last_addr;
