@@ -268,16 +268,20 @@ unsafe fn step_result<'mm>(
     }))
 }
 
-/// A VMA iterator positioned in an RCU read-side section that is still open.
+/// A VMA iterator continued from one lookup to the next within one RCU read-side section.
 ///
 /// # Invariants
 ///
-/// `vmi` was set up for the cursor's mm and last moved inside the section `_rcu` holds; it
-/// stands at the VMA that ends at `end`.
-struct OpenIter {
+/// While `rcu` holds a guard, the section it holds is open, and `vmi` was set up for the
+/// cursor's mm and last moved inside that section, to the VMA that ends at `end`; without a
+/// guard, `vmi` must be set up again before its next use. (The iterator stays in place rather
+/// than in an `Option` with its guard: moving its 100-odd bytes in and out at every VMA showed
+/// in the `maps` reader's cost.) The guard is in a `Cell` so that [`LockedVma::sleepable`]
+/// can close the section through a shared reference.
+struct ContinuedIter {
     vmi: bindings::vma_iterator,
     end: usize,
-    _rcu: rcu::Guard,
+    rcu: Cell<Option<rcu::Guard>>,
 }
 
 /// How a per-VMA cursor finds and locks its next VMA, decided at its creation.
@@ -286,10 +290,8 @@ enum Step {
     /// [`Context::MaySleep`] cursor, or a kernel without preemptible RCU.
     FromRoot,
     /// `lock_next_vma()` continuing its iterator within an RCU section kept open from one VMA
-    /// to the next: a [`Context::NoSleep`] cursor with preemptible RCU. `None` when no section
-    /// is open (before the first lookup, after [`LockedVma::sleepable`], which closes it
-    /// through a shared reference: hence the `Cell`).
-    Continue(Cell<Option<OpenIter>>),
+    /// to the next: a [`Context::NoSleep`] cursor with preemptible RCU.
+    Continue(ContinuedIter),
 }
 
 impl Step {
@@ -297,7 +299,12 @@ impl Step {
         // Only with preemptible RCU: without it, readers that continue an iterator can spin
         // forever behind a preempted tree writer (`Documentation/`, /proc's livelock).
         if context == Context::NoSleep && cfg!(CONFIG_PREEMPT_RCU) {
-            Step::Continue(Cell::new(None))
+            // INVARIANT: No guard: `vmi` is set up before its first use.
+            Step::Continue(ContinuedIter {
+                vmi: bindings::vma_iterator::default(),
+                end: 0,
+                rcu: Cell::new(None),
+            })
         } else {
             Step::FromRoot
         }
@@ -317,7 +324,7 @@ impl Step {
     ) -> Result<Option<VmaReadLock<'mm>>> {
         let mut vma = core::ptr::null_mut();
         let mut fell_back = false;
-        let Step::Continue(open) = self else {
+        let Step::Continue(iter) = self else {
             // SAFETY: `mm` has users; the helper opens and closes its own RCU section; the
             // caller holds no other VMA lock.
             let ret = unsafe {
@@ -326,24 +333,19 @@ impl Step {
             // SAFETY: What the call above returned for `mm`.
             return unsafe { step_result(ret, vma, fell_back, counts) };
         };
-        let open = open.get_mut();
-        let (mut iter, reset) = match open.take() {
+        let rcu = iter.rcu.get_mut();
+        let reset = match rcu {
             // Still in the section where `vmi` stopped at the VMA ending at `from`.
-            Some(iter) if iter.end == from => (iter, false),
-            Some(iter) => (iter, true),
-            None => (
-                OpenIter {
-                    vmi: bindings::vma_iterator::default(),
-                    end: 0,
-                    _rcu: rcu::read_lock(),
-                },
-                true,
-            ),
+            Some(_) => iter.end != from,
+            None => {
+                *rcu = Some(rcu::read_lock());
+                true
+            }
         };
-        // SAFETY: `mm` has users, `iter._rcu` holds the RCU read lock that `lock_next_vma()`
-        // needs (it may drop and retake it, and returns with it held), and `vmi` is set for `mm`
-        // in this section (invariant), or `reset` has the helper set it first. The caller holds
-        // no other VMA lock.
+        // SAFETY: `mm` has users, the guard in `iter.rcu` holds the RCU read lock that
+        // `lock_next_vma()` needs (it may drop and retake it, and returns with it held), and
+        // `vmi` is set for `mm` in this section (invariant), or `reset` has the helper set it
+        // first. The caller holds no other VMA lock.
         let ret = unsafe {
             rust_procmaps_lock_next_vma(
                 mm.as_raw(),
@@ -355,16 +357,21 @@ impl Step {
             )
         };
         // SAFETY: What the call above returned for `mm`.
-        let locked = unsafe { step_result(ret, vma, fell_back, counts) }?;
-        if let Some(locked) = &locked {
-            if !fell_back && !reset {
-                counts.continued += 1;
+        match unsafe { step_result(ret, vma, fell_back, counts) } {
+            Ok(Some(locked)) => {
+                if !fell_back && !reset {
+                    counts.continued += 1;
+                }
+                // INVARIANT: `vmi` just moved in the open section, to `locked`.
+                iter.end = locked.vma.end();
+                Ok(Some(locked))
             }
-            iter.end = locked.vma.end();
-            // INVARIANT: `vmi` just moved in the section `iter` holds, to `locked`.
-            *open = Some(iter);
+            // Nothing to continue from: close the section.
+            other => {
+                *iter.rcu.get_mut() = None;
+                other
+            }
         }
-        Ok(locked)
     }
 }
 
@@ -503,12 +510,12 @@ impl<'mm> VmaCursor<'mm> {
     fn in_rcu(&self) -> bool {
         match &self.held {
             Held::PerVma {
-                step: Step::Continue(open),
+                step: Step::Continue(iter),
                 ..
             } => {
-                let iter = open.take();
-                let in_rcu = iter.is_some();
-                open.set(iter);
+                let guard = iter.rcu.take();
+                let in_rcu = guard.is_some();
+                iter.rcu.set(guard);
                 in_rcu
             }
             _ => false,
@@ -519,11 +526,12 @@ impl<'mm> VmaCursor<'mm> {
     /// locked; the next lookup walks the tree from its root.
     fn close_rcu(&self) {
         if let Held::PerVma {
-            step: Step::Continue(open),
+            step: Step::Continue(iter),
             ..
         } = &self.held
         {
-            drop(open.take());
+            // INVARIANT: Without a guard, `vmi` is set up again before its next use.
+            iter.rcu.set(None);
         }
     }
 
