@@ -155,6 +155,41 @@ TEST(setuid_refused)
 	waitpid(pid, NULL, 0);
 }
 
+/*
+ * The check is made with the caller's file-system uid, as /proc's
+ * (PTRACE_MODE_READ_FSCREDS): a caller whose real uid is another user's but
+ * whose effective, and so file-system, uid is USER may read USER's process;
+ * one whose real uid is USER but whose effective uid is another's may not. A
+ * check made with the real credentials would answer both the other way.
+ */
+TEST(fsuid_decides)
+{
+	static const int uids[2][3] = {
+		{ USER + 1, USER, USER },	/* real other, fs USER: allowed */
+		{ USER, USER + 1, USER + 1 },	/* real USER, fs other: refused */
+	};
+	pid_t pid = spawn_user_target(0);
+	int i;
+
+	ASSERT_GT(pid, 0);
+	for (i = 0; i < 2; i++) {
+		pid_t child = fork();
+
+		ASSERT_GE(child, 0);
+		if (child == 0) {
+			if (setresgid(USER, USER, USER) ||
+			    setresuid(uids[i][0], uids[i][1], uids[i][2]))
+				_exit(1);
+			_exit(compare_files(pid, i ? EACCES : 0, i ? EACCES : 0));
+		}
+		EXPECT_EQ(0, wait_code(child)) {
+			TH_LOG("uids %d/%d/%d", uids[i][0], uids[i][1], uids[i][2]);
+		}
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 /* root reads everyone's, like /proc. */
 TEST(root_allowed)
 {

@@ -159,11 +159,18 @@ static int make_every_mapping(void)
 	if (fd < 0 || mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED)
 		return 23;
 
-	/* [heap]. */
-	p = sbrk(3 * 4096);
+	/*
+	 * [heap], with a name on two of its pages: the heap's name comes
+	 * first (get_vma_name() asks vma_is_initial_heap() before the
+	 * anonymous name), so /proc still prints [heap] for them.
+	 */
+	p = sbrk(4 * 4096);
 	if (p == (void *)-1)
 		return 24;
 	*p = 0;
+	p = (char *)(((unsigned long)p + 4095) & ~4095UL);
+	if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, p, 2 * 4096, "golden heap"))
+		return 25;
 	return 0;
 }
 

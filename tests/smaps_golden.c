@@ -252,6 +252,8 @@ static int make_every_field(void)
 	touch(p, 16 * 4096, 4);
 	if (madvise(p, 16 * 4096, MADV_FREE))
 		return 16;
+	/* Written again after MADV_FREE: dirty PTEs, no longer LazyFree. */
+	touch(p, 4 * 4096, 5);
 
 	/* hugetlb: private (Private_Hugetlb) and shared with the grandchild (Shared_Hugetlb). */
 	p = mmap(NULL, 2 * MB, PROT_READ | PROT_WRITE,
