@@ -13,12 +13,14 @@
 #                (CONFIG_RUST_INLINE_HELPERS, clang 22): results/latest-inline/
 #   make lint    rustfmt, clippy, checkpatch --strict (make check runs it first)
 #   make kunit   only the module's KUnit suites, in the guest
+#   make mutants each mutant of tests/mutants.txt against its test groups
+#                (scripts/mutants.py; report in results/mutants/)
 #   make rust-analyzer   module/rust-project.json for editors
 #   make profile perf profiles of the reader-cost cases, /proc's and ours
 #                (PROFILE="maps:10000:0 smaps_rollup:1:1024" to choose)
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
-.PHONY: all run check bench bench-quick bench-inline lint kunit rust-analyzer profile modules clean
+.PHONY: all run check bench bench-quick bench-inline lint kunit mutants rust-analyzer profile modules clean
 
 ifneq ($(KDIR),)
 all: modules
@@ -46,6 +48,9 @@ lint:
 
 kunit:
 	@TESTS=kunit scripts/run-guest.sh check
+
+mutants:
+	@scripts/mutants.py
 
 rust-analyzer:
 	@scripts/rust-analyzer.sh
