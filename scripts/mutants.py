@@ -18,8 +18,9 @@ formatted with the kernel's rustfmt first). A mutant is
   no result      the guest gave no summary (a hang, say; GUEST_TIMEOUT=600).
 
 With no ID every mutant runs and the report is written to
-results/mutants/report.md (date, commit, each outcome); with IDs only those run
-and nothing is written. Logs: $CACHE/mutants/ID.log.
+results/mutants/report.md (date, commit, each outcome); with IDs only those run,
+and their rows of an existing report are replaced (marked "re-run"; the totals
+line is not). Logs: $CACHE/mutants/ID.log.
 
 tests/mutants.txt: blocks of
 
@@ -121,6 +122,18 @@ def run(mutant, tree):
     return "no result", "no summary line (see the log)"
 
 
+def update_report(rows):
+    """Replace the rows of a re-run of some mutants in the committed report, if there is one."""
+    path = os.path.join(REPO, "results", "mutants", "report.md")
+    if not os.path.exists(path):
+        return
+    lines = open(path).read().split("\n")
+    for m, outcome, detail in rows:
+        row = f"| {m['id']} | `{m['file']}` | {m['groups']} | {m['what']} | {outcome} | {detail} (re-run) |"
+        lines = [row if line.startswith(f"| {m['id']} |") else line for line in lines]
+    open(path, "w").write("\n".join(lines))
+
+
 def main():
     mutants = parse(os.path.join(REPO, "tests", "mutants.txt"))
     wanted = sys.argv[1:]
@@ -148,6 +161,7 @@ def main():
     total = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
     print(f"mutants: {len(rows)}: {total}")
     if wanted:
+        update_report(rows)
         return
     commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], check=True,
                             capture_output=True, text=True).stdout.strip()
