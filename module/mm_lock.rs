@@ -11,7 +11,8 @@
 //! VMA, nor the address space, and asking for the next VMA (which releases this one) ends the
 //! borrow. The locks are guards of the shape of `rust/kernel/mm.rs`'s `VmaReadGuard` and
 //! `MmapReadGuard`, for what the kernel crate lacks: a VMA locked by `lock_next_vma()`
-//! ([`VmaReadLock`]) and a killable `mmap_read_lock` ([`MmapReadLock`]). The cursor decides once, from `lock_mode`, how VMAs are held:
+//! ([`VmaReadLock`]) and a killable `mmap_read_lock` ([`MmapReadLock`]). The cursor decides
+//! once, from `lock_mode`, how VMAs are held:
 //!
 //! * per-VMA locks (the default): each VMA read-locked on its own by mm's `lock_next_vma()`
 //!   (`kernel/patches/0004`, the step `/proc/PID/maps` takes since 6.17), at most one at a

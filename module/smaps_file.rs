@@ -285,9 +285,9 @@ const NO_SLEEP_WALKS_IN_A_ROW: u32 = 32;
 /// `[first start, last end)` summed.
 ///
 /// The cursor is a [`Context::NoSleep`] one: a small anonymous VMA it hands out inside its open
-/// RCU section ([`crate::mm_lock::LockedVma::in_rcu`], [`SmallAnonVma`]) is walked there without sleeping, so
-/// that the next VMA is found by continuing the iterator, as `/proc`'s rollup does under
-/// `mmap_lock`, instead of a walk from the tree's root; any other VMA, every
+/// RCU section ([`crate::mm_lock::LockedVma::in_rcu`], [`SmallAnonVma`]) is walked there
+/// without sleeping, so that the next VMA is found by continuing the iterator, as `/proc`'s
+/// rollup does under `mmap_lock`, instead of a walk from the tree's root; any other VMA, every
 /// [`NO_SLEEP_WALKS_IN_A_ROW`]-th, and every VMA of a cursor that keeps no section open
 /// (`lock_mode=1`, a kernel without preemptible RCU) is walked with the section closed
 /// ([`crate::mm_lock::LockedVma::sleepable`]).
