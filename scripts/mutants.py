@@ -176,4 +176,5 @@ def main():
             f.write(f"| {m['id']} | `{m['file']}` | {m['groups']} | {m['what']} | {outcome} | {detail} |\n")
 
 
-main()
+if __name__ == "__main__":
+    main()

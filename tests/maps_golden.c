@@ -21,6 +21,7 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -463,6 +464,61 @@ TEST(query_every_mapping_kind)
 	}
 	kill_and_reap(pid);
 	umount("/tmp/ovl/merged");
+}
+
+/*
+ * Device numbers of more than 8 bits: tmpfs mounts until one gets an
+ * anonymous device with a minor of 256 or more (0:256 is 256 in the old
+ * 8-bit encoding's major), a file of it mapped in a stopped child.
+ */
+#define DEVS_DIR "/tmp/devs"
+#define MAX_MOUNTS 1024
+static char big_dev_file[96];
+
+static int map_big_dev_file(void)
+{
+	return map_file(big_dev_file, MAP_SHARED, PROT_READ, O_RDWR) == MAP_FAILED;
+}
+
+TEST(big_device_numbers)
+{
+	char dir[64], line[64], path[64];
+	struct query_run r;
+	struct stat st;
+	struct buf b;
+	int mounts = 0;
+	pid_t pid;
+
+	mkdir(DEVS_DIR, 0755);
+	do {
+		snprintf(dir, sizeof(dir), DEVS_DIR "/%d", mounts);
+		mkdir(dir, 0755);
+		ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=64k"));
+		mounts++;
+		ASSERT_EQ(0, stat(dir, &st));
+	} while (minor(st.st_dev) < 256 && mounts < MAX_MOUNTS);
+	ASSERT_GE(minor(st.st_dev), 256U);
+	snprintf(big_dev_file, sizeof(big_dev_file), "%s/file", dir);
+	pid = spawn_stopped(map_big_dev_file);
+	ASSERT_GT(pid, 0);
+	EXPECT_EQ(0, compare_maps(_metadata, pid));
+	EXPECT_EQ(0, compare_queries(pid, 0, &r));
+	/* The file's line is there, with its device. */
+	snprintf(line, sizeof(line), " %02x:%02x ", major(st.st_dev), minor(st.st_dev));
+	ours_path(path, sizeof(path), pid, "maps");
+	ASSERT_EQ(0, read_all(path, 4096, &b));
+	EXPECT_NE(NULL, strstr(b.data, line)) {
+		TH_LOG("no line with device%s", line);
+	}
+	buf_free(&b);
+	TH_LOG("%d mounts, device %u:%u; %ld queries, %ld differ", mounts, major(st.st_dev),
+	       minor(st.st_dev), r.asked, r.differ);
+	kill_and_reap(pid);
+	while (mounts--) {
+		snprintf(dir, sizeof(dir), DEVS_DIR "/%d", mounts);
+		umount2(dir, MNT_DETACH);
+		rmdir(dir);
+	}
 }
 
 static void query_one(int pid, void *arg)

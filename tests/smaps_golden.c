@@ -18,12 +18,21 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
+#include <sys/syscall.h>
+#include <sys/ioctl.h>
+#include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
 #include "procmaps_util.h"
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
 #endif
 
 #define KB 1024UL
@@ -348,6 +357,119 @@ TEST(every_field)
 	/* Pss below Rss: some pages are shared. */
 	EXPECT_LT(rollup_field(pid, "Pss"), rollup_field(pid, "Rss"));
 	EXPECT_GT(stat_get("smaps_walks_vma_locked"), walks);
+	kill_and_reap(pid);
+}
+
+/*
+ * Inputs every_field does not make: the VmFlags mnemonics of userfaultfd
+ * (um, uw, ui, ur), MAP_DROPPABLE (dp) and guard regions (gu); a protection
+ * key other than 0; the shared zero page and the huge zero page (read
+ * faults: mapped, never counted); multi-size THP (64 kB folios mapped by
+ * PTEs), half of each folio copied on write after a fork, so that the other
+ * half stays shared with the grandchild.
+ */
+#define MTHP "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"
+#define MTHP_FAULTS "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/stats/anon_fault_alloc"
+
+static int uffd_register(int uffd, void *p, size_t size, __u64 mode)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)p, .len = size },
+		.mode = mode,
+	};
+
+	return ioctl(uffd, UFFDIO_REGISTER, &reg);
+}
+
+static int make_rare_inputs(void)
+{
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_RWP };
+	char *p, *shm, *mthp;
+	int uffd, pkey;
+	size_t i;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
+		return 10;
+	p = map_anon(4 * 4096, MAP_PRIVATE);
+	shm = map_anon(4 * 4096, MAP_SHARED);
+	if (!p || !shm)
+		return 11;
+	if (uffd_register(uffd, p, 4096, UFFDIO_REGISTER_MODE_MISSING) ||
+	    uffd_register(uffd, p + 4096, 4096, UFFDIO_REGISTER_MODE_WP) ||
+	    uffd_register(uffd, p + 2 * 4096, 4096, UFFDIO_REGISTER_MODE_RWP) ||
+	    uffd_register(uffd, shm, 4096, UFFDIO_REGISTER_MODE_MINOR))
+		return 12;
+	if (mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_DROPPABLE | MAP_ANONYMOUS,
+		 -1, 0) == MAP_FAILED)
+		return 13;
+	p = map_anon(4 * 4096, MAP_PRIVATE);
+	if (!p || madvise(p + 4096, 4096, MADV_GUARD_INSTALL))
+		return 14;
+	/* A protection key, where the CPU has them (ProtectionKey: 0 elsewhere). */
+	pkey = syscall(SYS_pkey_alloc, 0, 0);
+	if (pkey > 0) {
+		p = map_anon(2 * 4096, MAP_PRIVATE);
+		if (!p || syscall(SYS_pkey_mprotect, p, 4096, PROT_READ, pkey))
+			return 15;
+	}
+	/* Read faults: the zero page, and in a 2 MiB-aligned THP area the huge zero page. */
+	p = map_anon(16 * 4096, MAP_PRIVATE);
+	if (!p)
+		return 16;
+	for (i = 0; i < 16 * 4096; i += 4096)
+		(void)*(volatile char *)(p + i);
+	write_str("/sys/kernel/mm/transparent_hugepage/use_zero_page", "1");
+	p = map_anon(4 * MB, MAP_PRIVATE);
+	if (!p)
+		return 17;
+	p = (char *)(((unsigned long)p + 2 * MB - 1) & ~(2 * MB - 1));
+	madvise(p, 2 * MB, MADV_HUGEPAGE);
+	(void)*(volatile char *)p;
+	/* 64 kB folios; half of each copied on write after the fork below. */
+	if (write_str(MTHP, "always"))
+		return 18;
+	mthp = map_anon(512 * KB, MAP_PRIVATE);
+	if (!mthp)
+		return 19;
+	mthp = (char *)(((unsigned long)mthp + 64 * KB - 1) & ~(64 * KB - 1));
+	memset(mthp, 7, 256 * KB);
+	write_str(MTHP, "never");
+	if (fork_sharer())
+		return 20;
+	for (i = 0; i < 256 * KB; i += 64 * KB)
+		memset(mthp + i, 8, 32 * KB);
+	return 0;
+}
+
+TEST(rare_inputs)
+{
+	static const char *const flags[] = { " um", " uw", " ur", " ui", " dp", " gu" };
+	long faults = read_long(MTHP_FAULTS);
+	pid_t pid = spawn_stopped(make_rare_inputs);
+	char path[64];
+	struct buf b;
+	size_t i;
+
+	ASSERT_GT(pid, 0);
+	EXPECT_EQ(0, compare_file(pid, "smaps"));
+	EXPECT_EQ(0, compare_file(pid, "smaps_rollup"));
+	/* The comparison covered what it claims: /proc shows each of them. */
+	proc_path(path, sizeof(path), pid, "smaps");
+	ASSERT_EQ(0, read_all(path, 1 << 16, &b));
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		EXPECT_NE(NULL, strstr(b.data, flags[i])) {
+			TH_LOG("no VMA with VmFlags%s in /proc/%d/smaps", flags[i], pid);
+		}
+	}
+	if (!strstr(b.data, "ProtectionKey:         1\n"))
+		TH_LOG("no VMA with protection key 1 (%s)",
+		       strstr(b.data, "ProtectionKey:") ? "key allocation failed" :
+		       "the CPU has no protection keys");
+	/* The 64 kB folios were made: the child faulted them in. */
+	EXPECT_GE(read_long(MTHP_FAULTS) - faults, 4);
+	buf_free(&b);
 	kill_and_reap(pid);
 }
 

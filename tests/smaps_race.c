@@ -35,6 +35,7 @@ static volatile int stop_readers;
 struct reader_result {
 	long reads, records, violations;
 	char first_violation[256];
+	char path[64];
 };
 
 static void touch(char *p, unsigned long pages)
@@ -287,6 +288,144 @@ TEST_F_TIMEOUT(race, mmap_lock_mode, 120)
 	TH_LOG("stats: smaps_walks_mmap_locked %lld, rollup_lock_drops %lld",
 	       stat_get("smaps_walks_mmap_locked"), stat_get("rollup_lock_drops"));
 	ASSERT_EQ(0, reload_module(""));
+}
+
+/*
+ * The rollup's resume: a VMA found after the last one summed may start below
+ * that one's end (it merged with it meanwhile) and must be summed from there
+ * only. Two touched halves of one region, the second one's protection
+ * toggled so that they split and merge at their boundary without end, and
+ * the rollup's Rss checked against what the target has resident when it
+ * starts (64 kB of slack): summing the merged VMA from its start counts the
+ * first half twice. Halves of 1 MiB (the merged VMA is small enough for the
+ * walk inside the RCU section) and of 8 MiB; /proc's rollup must pass too.
+ */
+static unsigned long resume_limit_kb;
+
+static void *resume_reader(void *arg)
+{
+	struct reader_result *r = arg;
+	struct buf b;
+
+	while (!stop_readers) {
+		long rss;
+
+		if (read_all(r->path, 4096, &b)) {
+			violation(r, "read failed", errno, 0);
+			break;
+		}
+		rss = field(b.data, "\nRss:");
+		if (rss < 0 || rss > (long)resume_limit_kb)
+			violation(r, "Rss above what the target has resident", rss, resume_limit_kb);
+		buf_free(&b);
+		r->reads++;
+	}
+	return NULL;
+}
+
+FIXTURE(resume) {
+	pid_t pid;
+};
+
+FIXTURE_VARIANT(resume) {
+	unsigned long half_pages;
+};
+
+FIXTURE_VARIANT_ADD(resume, small) {
+	.half_pages = 256,
+};
+
+FIXTURE_VARIANT_ADD(resume, large) {
+	.half_pages = 2048,
+};
+
+FIXTURE_SETUP(resume)
+{
+	unsigned long half = variant->half_pages * PAGE;
+	char path[64], *area;
+	int status;
+
+	/* A guard page on each side, so that the halves merge with nothing else. */
+	area = mmap(NULL, 2 * half + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	ASSERT_EQ(0, madvise(area, 2 * half + 2 * PAGE, MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, mprotect(area + PAGE, 2 * half, PROT_READ | PROT_WRITE));
+	self->pid = fork();
+	ASSERT_GE(self->pid, 0);
+	if (self->pid == 0) {
+		char *second = area + PAGE + half;
+
+		touch(area + PAGE, 2 * variant->half_pages);
+		raise(SIGSTOP);
+		for (;;) {
+			mprotect(second, half, PROT_READ);
+			mprotect(second, half, PROT_READ | PROT_WRITE);
+		}
+	}
+	ASSERT_EQ(self->pid, waitpid(self->pid, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, wait_ours(self->pid));
+	proc_path(path, sizeof(path), self->pid, "smaps_rollup");
+	resume_limit_kb = file_value(path, "Rss", ':') + 64;
+	ASSERT_GT(resume_limit_kb, 2 * half >> 10);
+	ASSERT_EQ(0, kill(self->pid, SIGCONT));
+}
+
+FIXTURE_TEARDOWN(resume)
+{
+	kill(self->pid, SIGKILL);
+	waitpid(self->pid, NULL, 0);
+}
+
+/* Two readers of the rollup of @pid (/proc's if @proc) for @secs s: no Rss above the limit. */
+static void run_resume_readers(struct __test_metadata *_metadata, pid_t pid, int proc, double secs)
+{
+	struct reader_result results[2] = { 0 };
+	double end = now_ms() + secs * 1e3;
+	pthread_t threads[2];
+	int i;
+
+	stop_readers = 0;
+	for (i = 0; i < 2; i++) {
+		if (proc)
+			proc_path(results[i].path, sizeof(results[i].path), pid, "smaps_rollup");
+		else
+			ours_path(results[i].path, sizeof(results[i].path), pid, "smaps_rollup");
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, resume_reader, &results[i]));
+	}
+	while (now_ms() < end)
+		usleep(100 * 1000);
+	stop_readers = 1;
+	for (i = 0; i < 2; i++) {
+		pthread_join(threads[i], NULL);
+		TH_LOG("reader %d: %ld reads, %ld violations%s%s", i, results[i].reads,
+		       results[i].violations, results[i].violations ? ", first: " : "",
+		       results[i].violations ? results[i].first_violation : "");
+		EXPECT_GE(results[i].reads, 5);
+		EXPECT_EQ(0, results[i].violations);
+	}
+}
+
+TEST_F_TIMEOUT(resume, per_vma, 120)
+{
+	long long walks = stat_get("smaps_walks_vma_locked");
+
+	run_resume_readers(_metadata, self->pid, 0, 4.0);
+	EXPECT_GT(stat_get("smaps_walks_vma_locked"), walks);
+}
+
+TEST_F_TIMEOUT(resume, mmap_lock_mode, 120)
+{
+	ASSERT_EQ(0, reload_module("lock_mode=1"));
+	run_resume_readers(_metadata, self->pid, 0, 4.0);
+	EXPECT_GT(stat_get("rollup_lock_drops"), 0);
+	ASSERT_EQ(0, reload_module(""));
+}
+
+/* The control: /proc's rollup resumes the same way and passes the same bound. */
+TEST_F_TIMEOUT(resume, proc, 120)
+{
+	run_resume_readers(_metadata, self->pid, 1, 4.0);
 }
 
 TEST_HARNESS_MAIN
