@@ -223,6 +223,8 @@ impl Drop for Counts {
 #[derive(Clone, Copy)]
 pub(crate) struct Locking {
     mode: LockMode,
+    /// `inject_vma_lock_eagain` (testing only).
+    eagain_every: u32,
 }
 
 impl Locking {
@@ -230,7 +232,29 @@ impl Locking {
     pub(crate) fn of_module() -> Self {
         Self {
             mode: params::lock_mode(),
+            eagain_every: params::inject_vma_lock_eagain(),
         }
+    }
+}
+
+/// `inject_vma_lock_eagain=N` (testing only): every `N`-th per-VMA lookup of a cursor answers
+/// `EAGAIN`, as `lock_next_vma()` does when the VMA's reader count would overflow (about 2^30
+/// readers of one VMA: nothing else makes it happen), so that tests see the fallback to
+/// `mmap_read_lock` run.
+struct InjectedEagain {
+    every: u32,
+    lookups: u32,
+}
+
+impl InjectedEagain {
+    /// Whether this lookup answers `EAGAIN`.
+    #[inline(always)]
+    fn fires(&mut self) -> bool {
+        if self.every == 0 {
+            return false;
+        }
+        self.lookups = self.lookups.wrapping_add(1);
+        self.lookups % self.every == 0
     }
 }
 
@@ -385,6 +409,8 @@ enum Held<'mm> {
         step: Step,
         /// What the lookups took, for `stats` (when dropped).
         counts: Counts,
+        /// `inject_vma_lock_eagain`.
+        eagain: InjectedEagain,
     },
     /// `lock_mode=1`, or per-VMA mode after `EAGAIN`: `mmap_read_lock` (`None` only after a
     /// fatal signal interrupted taking it again), and the VMA handed out last, if any, stable
@@ -418,6 +444,10 @@ impl<'mm> VmaCursor<'mm> {
                 vma: None,
                 step: Step::new(context),
                 counts: Counts::default(),
+                eagain: InjectedEagain {
+                    every: locking.eagain_every,
+                    lookups: 0,
+                },
             },
             LockMode::Mmap => {
                 let lock = MmapReadLock::lock_killable(mm)?;
@@ -435,10 +465,21 @@ impl<'mm> VmaCursor<'mm> {
     /// held until the next call (or the cursor's drop). `Ok(None)` past the last VMA; `EINTR`
     /// on a fatal signal while waiting for `mmap_lock`.
     pub(crate) fn advance(&mut self, from: usize) -> Result<Option<LockedVma<'_>>> {
-        if let Held::PerVma { vma, step, counts } = &mut self.held {
+        if let Held::PerVma {
+            vma,
+            step,
+            counts,
+            eagain,
+        } = &mut self.held
+        {
             // At most one VMA lock at a time: drop the previous one before the lookup.
             *vma = None;
-            match step.lock_next(self.mm, from, counts) {
+            let next = if eagain.fires() {
+                Err(EAGAIN)
+            } else {
+                step.lock_next(self.mm, from, counts)
+            };
+            match next {
                 Ok(next) => {
                     *vma = next;
                     return Ok(self.current());

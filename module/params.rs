@@ -35,11 +35,19 @@ pub(crate) enum InitStep {
 
 static LOCK_MODE_MMAP: Atomic<bool> = Atomic::new(false);
 static INJECT_INIT_FAILURE: Atomic<u32> = Atomic::new(0);
+static INJECT_VMA_LOCK_EAGAIN: Atomic<u32> = Atomic::new(0);
 
 /// Records the parameters; called once by module init, first. `lock_mode` must be 0 or 1.
-pub(crate) fn set(lock_mode: u32, inject_init_failure: u32) {
+pub(crate) fn set(lock_mode: u32, inject_init_failure: u32, inject_vma_lock_eagain: u32) {
     LOCK_MODE_MMAP.store(lock_mode == 1, Relaxed);
     INJECT_INIT_FAILURE.store(inject_init_failure, Relaxed);
+    INJECT_VMA_LOCK_EAGAIN.store(inject_vma_lock_eagain, Relaxed);
+}
+
+/// The `inject_vma_lock_eagain` parameter (testing only): every how many per-VMA lookups of a
+/// cursor one answers `EAGAIN`; 0: none.
+pub(crate) fn inject_vma_lock_eagain() -> u32 {
+    INJECT_VMA_LOCK_EAGAIN.load(Relaxed)
 }
 
 /// The `lock_mode` parameter.

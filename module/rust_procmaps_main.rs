@@ -81,6 +81,10 @@ module! {
             default: 0,
             description: "Testing only: make init fail at this step (1: after the directory tree, 2: after the first sync, 3: registering the second probe after the first queued a sync, 4: after everything); 0: never",
         },
+        inject_vma_lock_eagain: u32 {
+            default: 0,
+            description: "Testing only: every N-th per-VMA lookup of a read or query answers EAGAIN, as for a VMA whose lock count would overflow, so that it falls back to mmap_read_lock as /proc does",
+        },
     },
 }
 
@@ -99,6 +103,7 @@ impl kernel::Module for RustProcmaps {
         params::set(
             module_parameters::lock_mode.value(),
             module_parameters::inject_init_failure.value(),
+            module_parameters::inject_vma_lock_eagain.value(),
         );
         // Every failure below unwinds what the steps before it did, in reverse: `dirs` and
         // `tracepoints` are dropped, and dropping `Tracepoints` (or a failed registration)

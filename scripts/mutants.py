@@ -11,7 +11,8 @@ applied one at a time to a scratch copy of the repository's tracked files
 guest as `TESTS=GROUPS make check` does (lint first; a mutated Rust file is
 formatted with the kernel's rustfmt first). A mutant is
 
-  killed         the groups report a failure (a failing check, a kernel report),
+  killed         the groups report a failure (a failing check, a kernel report;
+                 the run is stopped at the first failing check),
   survived       they all pass,
   not built      the module does not build or lint rejects it (not a kill),
   not applied    its text is not in the file exactly once (the list is stale),
@@ -41,11 +42,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("RUST_PROCMAPS_CACHE", os.path.expanduser("~/.cache/rust_procmaps"))
 SCRATCH = os.path.join(CACHE, "mutants")
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed", re.M)
+FAILED_CHECK = re.compile(r"^not ok \d+ (\S+)", re.M)
 
 
 def parse(path):
@@ -102,7 +105,13 @@ def run(mutant, tree):
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  start_new_session=True)
         try:
-            child.wait()
+            # The first failing check decides: the rest of the run is not waited for.
+            while child.poll() is None:
+                if FAILED_CHECK.search(open(log, errors="replace").read()):
+                    os.killpg(child.pid, signal.SIGKILL)
+                    child.wait()
+                    break
+                time.sleep(2)
         except BaseException:
             os.killpg(child.pid, signal.SIGKILL)
             raise
@@ -110,6 +119,9 @@ def run(mutant, tree):
         f.write(original)
     text = open(log, errors="replace").read()
     summary = SUMMARY.findall(text)
+    if not summary and FAILED_CHECK.search(text):
+        failing = sorted(set(FAILED_CHECK.findall(text)))
+        return "killed", ", ".join(failing) + " (run stopped there)"
     if summary:
         passed, failed = map(int, summary[-1])
         failing = sorted(set(re.findall(r"^not ok \d+ (\S+)", text, re.M)))

@@ -81,6 +81,9 @@ fi
 qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m 2G -nographic -no-reboot
 	-kernel /build/obj-$flavour/arch/x86/boot/bzImage
 	-initrd /build/initramfs-$flavour.gz)
+# The tests' CPU has protection keys (TCG emulates them), so that smaps shows
+# ProtectionKey as on the CPUs users have; the benchmarks keep the default CPU.
+[ "$flavour" = debug ] && qemu+=(-cpu qemu64,+pku)
 log "booting the $flavour kernel under QEMU (TCG, 2 vCPUs)"
 
 if [ $interactive = 1 ]; then

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -184,6 +185,30 @@ TEST(fsuid_decides)
 		}
 		EXPECT_EQ(0, wait_code(child)) {
 			TH_LOG("uids %d/%d/%d", uids[i][0], uids[i][1], uids[i][2]);
+		}
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Each file has /proc's permission bits (read-only for everyone: 0444). */
+TEST(modes_as_proc)
+{
+	pid_t pid = spawn_user_target(0);
+	size_t i;
+
+	ASSERT_GT(pid, 0);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char p[128], o[128];
+		struct stat sp, so;
+
+		proc_path(p, sizeof(p), pid, files[i]);
+		ours_path(o, sizeof(o), pid, files[i]);
+		ASSERT_EQ(0, stat(p, &sp));
+		ASSERT_EQ(0, stat(o, &so));
+		EXPECT_EQ(sp.st_mode & 07777, so.st_mode & 07777) {
+			TH_LOG("%s: /proc %o, ours %o", files[i], sp.st_mode & 07777,
+			       so.st_mode & 07777);
 		}
 	}
 	kill(pid, SIGKILL);

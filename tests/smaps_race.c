@@ -428,4 +428,112 @@ TEST_F_TIMEOUT(resume, proc, 120)
 	run_resume_readers(_metadata, self->pid, 1, 4.0);
 }
 
+/*
+ * Migration entries: compaction moves the pages of a stopped target while
+ * readers read its rollup. A page being moved is a migration entry in its
+ * PTE for a moment; /proc counts it in Rss as the page it stands for, so the
+ * Rss of a stopped process never changes. 32 MiB of pages, every other one
+ * freed so that compaction has holes to close, no THP.
+ */
+#define MIGRATE_PAGES 8192UL
+
+FIXTURE(migration) {
+	pid_t pid;
+	long rss_kb;
+};
+
+FIXTURE_SETUP(migration)
+{
+	char path[64];
+	int status;
+
+	self->pid = fork();
+	ASSERT_GE(self->pid, 0);
+	if (self->pid == 0) {
+		char *p = mmap(NULL, MIGRATE_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		unsigned long i;
+
+		if (p == MAP_FAILED || madvise(p, MIGRATE_PAGES * PAGE, MADV_NOHUGEPAGE))
+			_exit(1);
+		touch(p, MIGRATE_PAGES);
+		for (i = 0; i < MIGRATE_PAGES; i += 2)
+			madvise(p + i * PAGE, PAGE, MADV_DONTNEED);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	ASSERT_EQ(self->pid, waitpid(self->pid, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, wait_ours(self->pid));
+	proc_path(path, sizeof(path), self->pid, "smaps_rollup");
+	self->rss_kb = file_value(path, "Rss", ':');
+	ASSERT_GT(self->rss_kb, (long)(MIGRATE_PAGES / 2 * 4));
+}
+
+FIXTURE_TEARDOWN(migration)
+{
+	kill(self->pid, SIGKILL);
+	waitpid(self->pid, NULL, 0);
+}
+
+static volatile int stop_compacting;
+
+static void *compact(void *arg)
+{
+	long *runs = arg;
+
+	while (!stop_compacting) {
+		write_str("/proc/sys/vm/compact_memory", "1");
+		(*runs)++;
+	}
+	return NULL;
+}
+
+/* Readers of the rollup (/proc's if @proc) while compaction runs: Rss never moves. */
+static void run_migration_readers(struct __test_metadata *_metadata, pid_t pid, long rss_kb,
+				  int proc, double secs)
+{
+	long long migrated = file_value("/proc/vmstat", "pgmigrate_success", ' ');
+	long runs = 0, reads = 0, off = 0, first_off = 0;
+	double end = now_ms() + secs * 1e3;
+	char path[64];
+	pthread_t thread;
+
+	if (proc)
+		proc_path(path, sizeof(path), pid, "smaps_rollup");
+	else
+		ours_path(path, sizeof(path), pid, "smaps_rollup");
+	stop_compacting = 0;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, compact, &runs));
+	while (now_ms() < end) {
+		struct buf b;
+		long rss;
+
+		ASSERT_EQ(0, read_all(path, 4096, &b));
+		rss = field(b.data, "\nRss:");
+		if (rss != rss_kb && !off++)
+			first_off = rss;
+		buf_free(&b);
+		reads++;
+	}
+	stop_compacting = 1;
+	pthread_join(thread, NULL);
+	migrated = file_value("/proc/vmstat", "pgmigrate_success", ' ') - migrated;
+	TH_LOG("%ld reads, %ld compactions, %lld pages migrated; %ld reads with Rss not %ld kB (first: %ld)",
+	       reads, runs, migrated, off, rss_kb, first_off);
+	/* Compaction moved pages meanwhile, or the test tested nothing. */
+	EXPECT_GT(migrated, 1000);
+	EXPECT_EQ(0, off);
+}
+
+TEST_F_TIMEOUT(migration, ours, 120)
+{
+	run_migration_readers(_metadata, self->pid, self->rss_kb, 0, 6.0);
+}
+
+TEST_F_TIMEOUT(migration, proc, 120)
+{
+	run_migration_readers(_metadata, self->pid, self->rss_kb, 1, 6.0);
+}
+
 TEST_HARNESS_MAIN
