@@ -85,7 +85,8 @@ def scratch_copy():
 def run(mutant, tree):
     """Apply @mutant to @tree, run its groups, restore the file: (outcome, detail)."""
     target = os.path.join(tree, mutant["file"])
-    original = open(os.path.join(REPO, mutant["file"])).read()
+    # The scratch copy's text: the work tree may change while the mutants run.
+    original = open(target).read()
     if original.count(mutant["old"]) != 1:
         return "not applied", f"text found {original.count(mutant['old'])} times"
     with open(target, "w") as f:
@@ -135,15 +136,30 @@ def run(mutant, tree):
 
 
 def update_report(rows):
-    """Replace the rows of a re-run of some mutants in the committed report, if there is one."""
+    """Put the rows of a run of some mutants into the committed report, if there is one: a
+    mutant's row replaced (marked "re-run"), a new mutant's row added; the totals recounted."""
     path = os.path.join(REPO, "results", "mutants", "report.md")
     if not os.path.exists(path):
         return
-    lines = open(path).read().split("\n")
+    lines = open(path).read().rstrip("\n").split("\n")
     for m, outcome, detail in rows:
         row = f"| {m['id']} | `{m['file']}` | {m['groups']} | {m['what']} | {outcome} | {detail} (re-run) |"
-        lines = [row if line.startswith(f"| {m['id']} |") else line for line in lines]
-    open(path, "w").write("\n".join(lines))
+        at = [i for i, line in enumerate(lines) if line.startswith(f"| {m['id']} |")]
+        if at:
+            lines[at[0]] = row
+        else:
+            lines.append(row.replace(" (re-run) |", " |"))
+    counts = {}
+    for line in lines:
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 6 and re.fullmatch(r"[A-Z]\d+", cells[1]):
+            counts[cells[5]] = counts.get(cells[5], 0) + 1
+    total = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
+    lines = [f"Now: {sum(counts.values())} mutants, {total}." if line.startswith("Now: ") else line
+             for line in lines]
+    if not any(line.startswith("Now: ") for line in lines):
+        lines.insert(2, f"Now: {sum(counts.values())} mutants, {total}.\n")
+    open(path, "w").write("\n".join(lines) + "\n")
 
 
 def main():

@@ -147,6 +147,12 @@ static int make_every_mapping(void)
 			return 21;
 	}
 
+	/* VM_IO | VM_PFNMAP of a file: /dev/mem's first page (STRICT_DEVMEM allows it). */
+	fd = open("/dev/mem", O_RDONLY);
+	if (fd < 0 || mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+		return 26;
+	close(fd);
+
 	/* An overlayfs file: /proc shows the overlay inode, not the backing one. */
 	mkdir("/tmp/ovl", 0755);
 	mkdir("/tmp/ovl/lower", 0755);
@@ -185,7 +191,7 @@ static int missing_kinds(int pid)
 		"[anon:golden anon]", "[anon_shmem:golden_shmem]", "/dev/zero (deleted)",
 		"/memfd:golden memfd (deleted)", "/SYSV00000000 (deleted)",
 		"/anon_hugepage (deleted)", "anon_inode:[io_uring]", "/tmp/ovl/merged/file",
-		"[heap]", "[stack]", "[vdso]", "[vvar]", "[vsyscall]", "r--s", "---s",
+		"[heap]", "[stack]", "[vdso]", "[vvar]", "[vsyscall]", "r--s", "---s", "/dev/mem",
 	};
 	int missing = 0;
 	char path[64];
@@ -205,12 +211,52 @@ static int missing_kinds(int pid)
 	return missing;
 }
 
+/*
+ * The sizes read() returns, one after the other, reading @path in @chunk
+ * bytes: seq_file hands out whole records per call, so a file whose records
+ * are /proc's but that ends a call at another record (the gate VMA left for
+ * the next call, say) shows here. Returns the number of calls (at most @max).
+ */
+static int read_sizes(const char *path, size_t chunk, ssize_t *sizes, int max)
+{
+	char *buf = malloc(chunk);
+	int fd = open(path, O_RDONLY), n = 0;
+
+	while (buf && fd >= 0 && n < max && (sizes[n] = read(fd, buf, chunk)) > 0)
+		n++;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return n;
+}
+
+/* /proc's and our maps of @pid end each read() at the same byte, in reads of @chunk. */
+static int same_read_sizes(int pid, size_t chunk)
+{
+	static ssize_t want[4096], got[4096];
+	char p[64], o[64];
+	int nw, ng;
+
+	proc_path(p, sizeof(p), pid, "maps");
+	ours_path(o, sizeof(o), pid, "maps");
+	nw = read_sizes(p, chunk, want, 4096);
+	ng = read_sizes(o, chunk, got, 4096);
+	if (nw == ng && !memcmp(want, got, nw * sizeof(*want)))
+		return 1;
+	fprintf(stderr, "# reads of %zu bytes: /proc %d calls, ours %d (last: %zd, %zd)\n",
+		chunk, nw, ng, nw ? want[nw - 1] : 0, ng ? got[ng - 1] : 0);
+	return 0;
+}
+
 TEST(every_mapping_kind)
 {
 	pid_t pid = spawn_stopped(make_every_mapping);
 
 	ASSERT_GT(pid, 0);
 	EXPECT_EQ(0, compare_maps(_metadata, pid));
+	EXPECT_TRUE(same_read_sizes(pid, 100));
+	EXPECT_TRUE(same_read_sizes(pid, 4096));
+	EXPECT_TRUE(same_read_sizes(pid, 1 << 20));
 	/* The golden test is only as good as the kinds it really covered. */
 	EXPECT_EQ(0, missing_kinds(pid));
 	kill_and_reap(pid);
@@ -827,6 +873,33 @@ TEST(query_bad_input)
 	EXPECT_EQ(0, p);
 	larger.tail = 1;
 	EXPECT_EQ(-E2BIG, both(fd_proc, fd_ours, PROCMAP_QUERY, &larger, &larger, &p));
+	EXPECT_EQ(-E2BIG, p);
+
+	/*
+	 * Shorter structs (callers built against an older one): the answer is
+	 * copied back up to their size and not a byte beyond, as by /proc.
+	 */
+	for (i = 0; i < 4; i++) {
+		static const __u64 sizes[] = { 24, 40, 72, sizeof(struct procmap_query) - 8 };
+		unsigned char a[sizeof(struct procmap_query) + 8], b[sizeof(a)];
+
+		memset(a, 0xa5, sizeof(a));
+		memset(a, 0, sizes[i]);
+		((struct procmap_query *)a)->size = sizes[i];
+		((struct procmap_query *)a)->query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+		memcpy(b, a, sizeof(a));
+		EXPECT_EQ(0, both(fd_proc, fd_ours, PROCMAP_QUERY, a, b, &p));
+		EXPECT_EQ(0, p);
+		EXPECT_EQ(0, memcmp(a, b, sizeof(a))) {
+			TH_LOG("struct of %llu bytes: the answers differ", (unsigned long long)sizes[i]);
+		}
+	}
+
+	/* Larger than a page with an all-zero tail: E2BIG all the same (the size limit first). */
+	memset(big, 0, 2 * page);
+	((struct procmap_query *)big)->size = page + 1;
+	((struct procmap_query *)big)->query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+	EXPECT_EQ(-E2BIG, both(fd_proc, fd_ours, PROCMAP_QUERY, big, big, &p));
 	EXPECT_EQ(-E2BIG, p);
 
 	/* The struct itself unreadable, or at the end of a page and cut short. */

@@ -365,8 +365,10 @@ TEST(every_field)
 
 /*
  * Inputs every_field does not make: the VmFlags mnemonics of userfaultfd
- * (um, uw, ui, ur), MAP_DROPPABLE (dp), guard regions (gu) and MADV_NOHUGEPAGE
- * (nh, THPeligible 0); a protection
+ * (um, uw, ui, ur), MAP_DROPPABLE (dp), guard regions (gu), MADV_NOHUGEPAGE
+ * (nh, THPeligible 0), a VM_IO | VM_PFNMAP file mapping (io, pf: /dev/mem)
+ * and soft-dirty tracking (sd); a hwpoisoned page; a PMD-mapped page-cache
+ * folio (FilePmdMapped) of a file on a device with a nonzero major; a protection
  * key other than 0; the shared zero page and the huge zero page (read
  * faults: mapped, never counted); multi-size THP (64 kB folios mapped by
  * PTEs), half of each folio copied on write after a fork, so that the other
@@ -385,12 +387,67 @@ static int uffd_register(int uffd, void *p, size_t size, __u64 mode)
 	return ioctl(uffd, UFFDIO_REGISTER, &reg);
 }
 
+static void on_sigbus(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A page-cache folio mapped by a PMD (FilePmdMapped): a file of ext4 (large
+ * folios; busybox's mke2fs) on a zram device of its own, its cache dropped,
+ * faulted through a 2 MiB-aligned MADV_HUGEPAGE mapping, so that readahead
+ * brings a 2 MiB folio in. Its device has a major other than 0.
+ */
+static int map_file_thp(void)
+{
+	static char block[64 * KB];
+	char path[64], cmd[96], num[16];
+	int fd, n, i;
+	char *p;
+
+	fd = open("/sys/class/zram-control/hot_add", O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, num, sizeof(num) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 1;
+	num[n] = '\0';
+	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", atoi(num));
+	if (write_str(path, "32M"))
+		return 2;
+	snprintf(cmd, sizeof(cmd), "mke2fs -q -b 4096 /dev/zram%d", atoi(num));
+	if (system(cmd))
+		return 3;
+	snprintf(path, sizeof(path), "/dev/zram%d", atoi(num));
+	mkdir("/tmp/ext4", 0755);
+	if (mount(path, "/tmp/ext4", "ext4", 0, NULL))
+		return 4;
+	fd = open("/tmp/ext4/file", O_CREAT | O_RDWR, 0644);
+	memset(block, 0x3c, sizeof(block));
+	for (i = 0; i < (int)(2 * MB / sizeof(block)); i++)
+		if (fd < 0 || write(fd, block, sizeof(block)) != sizeof(block))
+			return 5;
+	if (fsync(fd) || close(fd) || write_str("/proc/sys/vm/drop_caches", "3"))
+		return 6;
+	fd = open("/tmp/ext4/file", O_RDONLY);
+	p = map_anon(4 * MB, MAP_PRIVATE);
+	if (fd < 0 || !p)
+		return 7;
+	p = (char *)(((unsigned long)p + 2 * MB - 1) & ~(2 * MB - 1));
+	if (mmap(p, 2 * MB, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) != p ||
+	    madvise(p, 2 * MB, MADV_HUGEPAGE))
+		return 8;
+	(void)*(volatile char *)p;
+	close(fd);
+	return 0;
+}
+
 static int make_rare_inputs(void)
 {
 	struct uffdio_api api = { .api = UFFD_API,
 				  .features = UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_RWP };
 	char *p, *shm, *mthp;
-	int uffd, pkey;
+	int uffd, pkey, mem;
 	size_t i;
 
 	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
@@ -418,6 +475,24 @@ static int make_rare_inputs(void)
 		if (!p || syscall(SYS_pkey_mprotect, p, 4096, PROT_READ, pkey))
 			return 15;
 	}
+	/*
+	 * A page poisoned with MADV_HWPOISON (a hwpoison entry in its PTE). The
+	 * page is dirty, so memory_failure() sends us SIGBUS for it: caught.
+	 */
+	p = map_anon(2 * 4096, MAP_PRIVATE);
+	if (!p)
+		return 22;
+	touch(p, 2 * 4096, 11);
+	signal(SIGBUS, on_sigbus);
+	if (madvise(p, 4096, MADV_HWPOISON))
+		return 23;
+	signal(SIGBUS, SIG_DFL);
+	/* VM_IO | VM_PFNMAP with a file: /dev/mem's first page. */
+	mem = open("/dev/mem", O_RDONLY);
+	if (mem < 0 || mmap(NULL, 4096, PROT_READ, MAP_SHARED, mem, 0) == MAP_FAILED)
+		return 24;
+	if (map_file_thp())
+		return 25;
 	/* Read faults: the zero page, and in a 2 MiB-aligned THP area the huge zero page. */
 	p = map_anon(16 * 4096, MAP_PRIVATE);
 	if (!p)
@@ -452,7 +527,8 @@ static int make_rare_inputs(void)
 
 TEST(rare_inputs)
 {
-	static const char *const flags[] = { " um", " uw", " ur", " ui", " dp", " gu" };
+	static const char *const flags[] = { " um", " uw", " ur", " ui", " dp", " gu", " nh",
+					     " io", " pf", " sd" };
 	long faults = read_long(MTHP_FAULTS);
 	pid_t pid = spawn_stopped(make_rare_inputs);
 	char path[64];
@@ -481,6 +557,7 @@ TEST(rare_inputs)
 	} else {
 		TH_LOG("the CPU has no protection keys: no ProtectionKey line to compare");
 	}
+	EXPECT_GT(rollup_field(pid, "FilePmdMapped"), 0);
 	/* The 64 kB folios were made: the child faulted them in. */
 	EXPECT_GE(read_long(MTHP_FAULTS) - faults, 4);
 	buf_free(&b);

@@ -521,8 +521,8 @@ static void run_migration_readers(struct __test_metadata *_metadata, pid_t pid, 
 	migrated = file_value("/proc/vmstat", "pgmigrate_success", ' ') - migrated;
 	TH_LOG("%ld reads, %ld compactions, %lld pages migrated; %ld reads with Rss not %ld kB (first: %ld)",
 	       reads, runs, migrated, off, rss_kb, first_off);
-	/* Compaction moved pages meanwhile, or the test tested nothing. */
-	EXPECT_GT(migrated, 1000);
+	/* Compaction moved pages meanwhile (about 1000-4000 in 6 s), or the test tested nothing. */
+	EXPECT_GT(migrated, 100);
 	EXPECT_EQ(0, off);
 }
 
