@@ -303,7 +303,7 @@ static int make_every_field(void)
 		return 23;
 	{
 		char *shm = map_anon(16 * 4096, MAP_SHARED);
-		char *mfd_shared, *mfd_private;
+		char *mfd_shared, *mfd_private, *again;
 		int mfd = memfd_create("smaps memfd", 0);
 
 		if (!shm || mfd < 0 || ftruncate(mfd, 16 * 4096))
@@ -322,6 +322,18 @@ static int make_every_field(void)
 			return 27;
 		/* One COW page of our own among the swapped object's pages. */
 		mfd_private[4096] = 1;
+		/*
+		 * The object's page under it swapped out again (the write read
+		 * it back in): the object has all 16 pages in swap, our mapping
+		 * 15 of them, which only the per-page walk tells apart.
+		 */
+		again = mmap(NULL, 2 * 4096, PROT_READ, MAP_SHARED, mfd, 0);
+		if (again == MAP_FAILED)
+			return 34;
+		(void)*(volatile char *)(again + 4096);
+		if (madvise(again, 2 * 4096, MADV_PAGEOUT))
+			return 35;
+		munmap(again, 2 * 4096);
 	}
 	/*
 	 * COW, swapped and shared (hugetlb, shmem) pages get a second and a

@@ -5,7 +5,7 @@
  * do, for every state a target can be in: running, stopped, a zombie, a
  * kernel thread, a task that exits between open() and read() (read while it
  * is a zombie, then after it was reaped), and a task that execs between
- * open() and read().
+ * open() and read(); and that nothing of a target is kept after it exits.
  *
  * These are the paths where /proc answers from what the task has, or no
  * longer has, rather than from VMAs: a task without an mm opens maps and smaps
@@ -22,6 +22,7 @@
 #include <linux/fs.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -494,6 +495,65 @@ TEST_F(task, exec_between_open_and_read)
 	ASSERT_EQ(self->pid, waitpid(self->pid, &status, WUNTRACED));
 	EXPECT_EQ(0, wait_ours(self->pid));
 	EXPECT_EQ(0, compare_state(_metadata, self->pid, "exec'd, stopped", SAME_BYTES));
+}
+
+/*
+ * Nothing of a target is kept past its exit: a child with 128 MiB touched,
+ * each of our files opened, read and closed and a PROCMAP_QUERY asked; the
+ * child killed and reaped: MemFree comes back (a reference to its address
+ * space left behind, an mm_users one say, would keep all of its memory).
+ */
+#define BIG (128UL << 20)
+
+static int touch_big(void)
+{
+	char *p = mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return 1;
+	memset(p, 1, BIG);
+	return 0;
+}
+
+static long long mem_free_kb(void)
+{
+	return file_value("/proc/meminfo", "MemFree", ':');
+}
+
+TEST(memory_freed_after_exit)
+{
+	long long before = mem_free_kb(), during, after = 0;
+	struct procmap_query q = { .size = sizeof(q),
+				   .query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA };
+	pid_t pid = spawn_stopped(touch_big);
+	char path[64];
+	struct buf b;
+	int i, fd;
+
+	ASSERT_GT(pid, 0);
+	for (i = 0; i < NFILES; i++) {
+		ours_path(path, sizeof(path), pid, files[i]);
+		ASSERT_EQ(0, read_all(path, 4096, &b));
+		buf_free(&b);
+	}
+	ours_path(path, sizeof(path), pid, "maps");
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, ioctl(fd, PROCMAP_QUERY, &q));
+	close(fd);
+	during = mem_free_kb();
+	kill_and_reap(pid);
+	for (i = 0; i < 20; i++) {
+		after = mem_free_kb();
+		if (after > before - (long long)(BIG >> 10) / 4)
+			break;
+		usleep(100 * 1000);
+	}
+	TH_LOG("MemFree: %lld kB before, %lld with the child, %lld after it", before, during,
+	       after);
+	/* The child really held its memory, and it came back. */
+	EXPECT_LT(during, before - (long long)(BIG >> 10) * 3 / 4);
+	EXPECT_GT(after, before - (long long)(BIG >> 10) / 4);
 }
 
 TEST_HARNESS_MAIN
