@@ -442,29 +442,27 @@ FIXTURE(migration) {
 	long rss_kb;
 };
 
+/* The target's memory: touched, then every other page freed. */
+static int make_fragmented(void)
+{
+	char *p = mmap(NULL, MIGRATE_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned long i;
+
+	if (p == MAP_FAILED || madvise(p, MIGRATE_PAGES * PAGE, MADV_NOHUGEPAGE))
+		return 1;
+	touch(p, MIGRATE_PAGES);
+	for (i = 0; i < MIGRATE_PAGES; i += 2)
+		madvise(p + i * PAGE, PAGE, MADV_DONTNEED);
+	return 0;
+}
+
 FIXTURE_SETUP(migration)
 {
 	char path[64];
-	int status;
 
-	self->pid = fork();
-	ASSERT_GE(self->pid, 0);
-	if (self->pid == 0) {
-		char *p = mmap(NULL, MIGRATE_PAGES * PAGE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		unsigned long i;
-
-		if (p == MAP_FAILED || madvise(p, MIGRATE_PAGES * PAGE, MADV_NOHUGEPAGE))
-			_exit(1);
-		touch(p, MIGRATE_PAGES);
-		for (i = 0; i < MIGRATE_PAGES; i += 2)
-			madvise(p + i * PAGE, PAGE, MADV_DONTNEED);
-		raise(SIGSTOP);
-		_exit(0);
-	}
-	ASSERT_EQ(self->pid, waitpid(self->pid, &status, WUNTRACED));
-	ASSERT_TRUE(WIFSTOPPED(status));
-	ASSERT_EQ(0, wait_ours(self->pid));
+	self->pid = spawn_stopped(make_fragmented);
+	ASSERT_GT(self->pid, 0);
 	proc_path(path, sizeof(path), self->pid, "smaps_rollup");
 	self->rss_kb = file_value(path, "Rss", ':');
 	ASSERT_GT(self->rss_kb, (long)(MIGRATE_PAGES / 2 * 4));
