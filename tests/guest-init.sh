@@ -10,6 +10,8 @@
 #                   KUnit suites)
 #   rpm_stress_secs=N  how long the stress test runs (default 20)
 #   rpm_stress_proc=1  the stress test reads /proc's files instead of ours
+#   rpm_all_inputs=1   the kernel has every input the golden tests make: one
+#                      that cannot be made fails (RPM_ALL_INPUTS)
 #   rpm_interactive=1  then give a shell on the console
 export PATH=/bin
 mount -t proc proc /proc
@@ -22,6 +24,7 @@ only=$(sed -n 's/.*rpm_tests=\([a-z_,]*\).*/\1/p' /proc/cmdline)
 stress=$(sed -n 's/.*rpm_stress_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$stress" ] && export STRESS_SECS=$stress
 grep -q 'rpm_stress_proc=1' /proc/cmdline && export STRESS_PROC=1
+grep -q 'rpm_all_inputs=1' /proc/cmdline && export RPM_ALL_INPUTS=1
 interactive=$(sed -n 's/.*rpm_interactive=\([0-9]\).*/\1/p' /proc/cmdline)
 D=/sys/kernel/debug/rust_procmaps
 

@@ -290,4 +290,24 @@ static inline int write_str(const char *path, const char *val)
 	return n < 0 ? -errno : 0;
 }
 
+/*
+ * Inputs a kernel can be built without (userfaultfd, /dev/mem, memory
+ * failure, ext4, soft-dirty). Our debug kernel has every one and its command
+ * line says so (rpm_all_inputs=1, exported by the guest's init as
+ * RPM_ALL_INPUTS): there a golden test fails when one cannot be made. On
+ * another kernel (the bench kernel) the input is left out, and said so.
+ */
+static inline int all_inputs(void)
+{
+	return getenv("RPM_ALL_INPUTS") != NULL;
+}
+
+/* Whether the input @what failed (@failed) where it must not. */
+static inline int input_failed(int failed, const char *what)
+{
+	if (failed && !all_inputs())
+		fprintf(stderr, "# left out, this kernel cannot make it: %s\n", what);
+	return failed && all_inputs();
+}
+
 #endif /* PROCMAPS_UTIL_H */
