@@ -36,12 +36,25 @@ pub(crate) enum InitStep {
 static LOCK_MODE_MMAP: Atomic<bool> = Atomic::new(false);
 static INJECT_INIT_FAILURE: Atomic<u32> = Atomic::new(0);
 static INJECT_VMA_LOCK_EAGAIN: Atomic<u32> = Atomic::new(0);
+static INJECT_SYNC_DELAY_MS: Atomic<u32> = Atomic::new(0);
 
 /// Records the parameters; called once by module init, first. `lock_mode` must be 0 or 1.
-pub(crate) fn set(lock_mode: u32, inject_init_failure: u32, inject_vma_lock_eagain: u32) {
+pub(crate) fn set(
+    lock_mode: u32,
+    inject_init_failure: u32,
+    inject_vma_lock_eagain: u32,
+    inject_sync_delay_ms: u32,
+) {
     LOCK_MODE_MMAP.store(lock_mode == 1, Relaxed);
     INJECT_INIT_FAILURE.store(inject_init_failure, Relaxed);
     INJECT_VMA_LOCK_EAGAIN.store(inject_vma_lock_eagain, Relaxed);
+    INJECT_SYNC_DELAY_MS.store(inject_sync_delay_ms, Relaxed);
+}
+
+/// The `inject_sync_delay_ms` parameter (testing only): how long each queued directory sync
+/// sleeps before it runs; 0: not at all.
+pub(crate) fn inject_sync_delay_ms() -> u32 {
+    INJECT_SYNC_DELAY_MS.load(Relaxed)
 }
 
 /// The `inject_vma_lock_eagain` parameter (testing only): every how many per-VMA lookups of a

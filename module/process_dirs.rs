@@ -19,6 +19,7 @@ use kernel::{
     rbtree::{RBTree, RBTreeNodeReservation},
     str::CString,
     sync::{rcu, Arc, ArcBorrow, Mutex},
+    time::{delay::fsleep, Delta},
     workqueue::{self, impl_has_work, new_work, Work, WorkItem},
 };
 
@@ -67,6 +68,10 @@ impl WorkItem for ProcessDirs {
     type Pointer = Arc<ProcessDirs>;
 
     fn run(this: Arc<ProcessDirs>) {
+        let delay = params::inject_sync_delay_ms();
+        if delay > 0 {
+            fsleep(Delta::from_millis(delay.into()));
+        }
         if let Err(err) = this.sync() {
             pr_warn!("directory sync failed: {:?}\n", err);
         }

@@ -85,6 +85,10 @@ module! {
             default: 0,
             description: "Testing only: every N-th per-VMA lookup of a read or query answers EAGAIN, as for a VMA whose lock count would overflow, so that it falls back to mmap_read_lock as /proc does",
         },
+        inject_sync_delay_ms: u32 {
+            default: 0,
+            description: "Testing only: each queued directory sync (after a fork or a reaped process) first sleeps this many milliseconds, so that unloading finds one pending; 0: none",
+        },
     },
 }
 
@@ -104,6 +108,7 @@ impl kernel::Module for RustProcmaps {
             module_parameters::lock_mode.value(),
             module_parameters::inject_init_failure.value(),
             module_parameters::inject_vma_lock_eagain.value(),
+            module_parameters::inject_sync_delay_ms.value(),
         );
         // Every failure below unwinds what the steps before it did, in reverse: `dirs` and
         // `tracepoints` are dropped, and dropping `Tracepoints` (or a failed registration)

@@ -476,6 +476,43 @@ TEST(init_failure_with_files_open)
 	EXPECT_LE(0, wait_path(path, 1, 1000));
 }
 
+/*
+ * rmmod while a directory sync is queued: every sync first sleeps 300 ms
+ * (inject_sync_delay_ms), a fork queues one, the module is unloaded right
+ * after. The unload waits for that sync (a module that let it run later would
+ * run freed code: an oops or a KASAN report in the guest log), and a later
+ * load works.
+ */
+TEST(rmmod_with_sync_queued)
+{
+	char path[128];
+	double ms = 0;
+	int round;
+
+	ours_path(path, sizeof(path), 1, "maps");
+	for (round = 0; round < 3; round++) {
+		pid_t pid;
+		double t;
+
+		ASSERT_EQ(0, reload_module("inject_sync_delay_ms=300"));
+		pid = spawn_sleeper();
+		ASSERT_GT(pid, 0);
+		t = now_ms();
+		ASSERT_EQ(0, module_unload());
+		t = now_ms() - t;
+		ms = t > ms ? t : ms;
+		/* Its queued sync ran in full before the unload returned. */
+		EXPECT_GE(t, 200) {
+			TH_LOG("round %d: unloaded in %.1f ms with a sync queued", round, t);
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ASSERT_EQ(0, module_load(""));
+	}
+	TH_LOG("3 unloads with a sync queued, the longest %.0f ms", ms);
+	EXPECT_LE(0, wait_path(path, 1, 1000));
+}
+
 /* 100 load/unload cycles while readers keep opening and reading. */
 FIXTURE(module) {
 	int unused;
