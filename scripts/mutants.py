@@ -12,7 +12,7 @@ guest as `TESTS=GROUPS make check` does (lint first; a mutated Rust file is
 formatted with the kernel's rustfmt first). A mutant is
 
   killed         the groups report a failure (a failing check, a kernel report;
-                 the run is stopped at the first failing check),
+                 the run is stopped at the first failing check or report),
   survived       they all pass,
   not built      the module does not build or lint rejects it (not a kill),
   not applied    its text is not in the file exactly once (the list is stale),
@@ -49,6 +49,11 @@ CACHE = os.environ.get("RUST_PROCMAPS_CACHE", os.path.expanduser("~/.cache/rust_
 SCRATCH = os.path.join(CACHE, "mutants")
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed", re.M)
 FAILED_CHECK = re.compile(r"^not ok \d+ (\S+)", re.M)
+# A kernel report in the guest log (check-guest-log.sh fails the run on it, and more): the
+# mutant is killed, and a guest that oopsed may hang until its timeout, so the run stops there.
+# Not "Call Trace:" alone: the fault-injection test asks for allocation-failure stack dumps.
+KERNEL_REPORT = re.compile(r"(BUG:|Oops|general protection fault|KASAN:|KFENCE:|UBSAN:|"
+                           r"WARNING:|DEBUG_LOCKS_WARN_ON|Kernel panic)[^\n]*")
 
 
 def parse(path):
@@ -106,9 +111,11 @@ def run(mutant, tree):
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  start_new_session=True)
         try:
-            # The first failing check decides: the rest of the run is not waited for.
+            # The first failing check or kernel report decides: the rest of the run is not
+            # waited for.
             while child.poll() is None:
-                if FAILED_CHECK.search(open(log, errors="replace").read()):
+                sofar = open(log, errors="replace").read()
+                if FAILED_CHECK.search(sofar) or KERNEL_REPORT.search(sofar):
                     os.killpg(child.pid, signal.SIGKILL)
                     child.wait()
                     break
@@ -123,6 +130,9 @@ def run(mutant, tree):
     if not summary and FAILED_CHECK.search(text):
         failing = sorted(set(FAILED_CHECK.findall(text)))
         return "killed", ", ".join(failing) + " (run stopped there)"
+    report = KERNEL_REPORT.search(text)
+    if not summary and report:
+        return "killed", f"kernel report: {report.group(0).strip()} (run stopped there)"
     if summary:
         passed, failed = map(int, summary[-1])
         failing = sorted(set(re.findall(r"^not ok \d+ (\S+)", text, re.M)))
