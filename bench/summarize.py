@@ -25,6 +25,20 @@ ARM_TEXT = {
 }
 
 
+RARMS = ["idle_proc_cmdline", "idle_ours_cmdline", "proc_cmdline", "ours_cmdline",
+         "proc_maps", "ours_maps", "proc_rollup", "ours_rollup"]
+RARM_TEXT = {
+    "idle_proc_cmdline": "/proc/PID/cmdline, idle target",
+    "idle_ours_cmdline": "our cmdline, idle target",
+    "proc_cmdline": "/proc/PID/cmdline (7.3: access_remote_vm, mmap_read_lock)",
+    "ours_cmdline": "our cmdline (per-VMA lock)",
+    "proc_maps": "/proc/PID/maps (7.3: per-VMA locks in C)",
+    "ours_maps": "our maps",
+    "proc_rollup": "/proc/PID/smaps_rollup (7.3: mmap_read_lock)",
+    "ours_rollup": "our smaps_rollup",
+}
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -66,11 +80,51 @@ def boots_table(boots):
     return md, rows
 
 
+ARGS_STATS = ("args_reads_vma_locked", "args_fallbacks_no_vma_lock", "args_fallbacks_vma_kind",
+              "args_fallbacks_not_present")
+
+
+def readlat_table(readlats, hogvictims, args_stats):
+    """Markdown lines of the reader's side: each arm's read latency and the target's own."""
+    if not readlats:
+        return []
+    per = {}
+    for arm in RARMS:
+        r = [x for x in readlats if x["arm"] == arm]
+        v = [x for x in hogvictims if x["arm"] == arm]
+        per[arm] = dict(runs=len(r), reads=median([x["reads"] for x in r]),
+                        p50=median([x["p50"] for x in r]), p99=median([x["p99"] for x in r]),
+                        max=median([x["max"] for x in r]), errors=sum(x["errors"] for x in r),
+                        vmean=median([x["mean"] for x in v]), vp99=median([x["p99"] for x in v]))
+    md = ["", "The reader's side (bench/hog.c: one thread maps 64 MiB with MAP_POPULATE and "
+          "unmaps it in a loop, another maps and unmaps 4 KiB pages; idle: only the latter; "
+          "one reader times every whole read; medians over runs):", "",
+          "| arm | runs | reads/run | read p50 (ms) | read p99 (ms) | read max (ms) "
+          "| errors | target's 4 KiB mmap+munmap mean (ms) | its p99 (ms) |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for arm in RARMS:
+        p = per[arm]
+        md.append(f"| {RARM_TEXT[arm]} | {p['runs']} | {p['reads']:.0f} | {p['p50']:.4f} "
+                  f"| {p['p99']:.4f} | {p['max']:.3f} | {p['errors']} | {p['vmean']:.4f} "
+                  f"| {p['vp99']:.4f} |")
+    pc, oc, ic = per["proc_cmdline"], per["ours_cmdline"], per["idle_ours_cmdline"]
+    pr, orl = per["proc_rollup"], per["ours_rollup"]
+    md += ["", f"- read p99, /proc cmdline / our cmdline: {ratio(pc['p99'], oc['p99']):.1f}x; "
+           f"/proc smaps_rollup / our smaps_rollup: {ratio(pr['p99'], orl['p99']):.1f}x; "
+           f"/proc smaps_rollup / our cmdline: {ratio(pr['p99'], oc['p99']):.1f}x",
+           f"- our cmdline, busy target / idle target: p50 {ratio(oc['p50'], ic['p50']):.2f}x, "
+           f"p99 {ratio(oc['p99'], ic['p99']):.2f}x",
+           "- module counters during our cmdline arms (idle and busy targets): " +
+           ", ".join(f"{k} {args_stats.get(k, 0)}" for k in ARGS_STATS)]
+    return md
+
+
 def main():
     log, out = Path(sys.argv[1]), Path(sys.argv[2])
     extra_logs = [Path(p) for p in sys.argv[3:]]
     out.mkdir(parents=True, exist_ok=True)
     victims, scanners, readcost, stats, settings = [], [], [], {}, ""
+    readlats, hogvictims, args_stats = [], [], {}
     for line in log.read_text(errors="replace").splitlines():
         if not line.startswith("BENCH,"):
             continue
@@ -90,11 +144,23 @@ def main():
             for key, value in zip(("vma_locked_rcu", "mmap_lock_fallbacks"),
                                   f[4:]):
                 arm_stats[key] = arm_stats.get(key, 0) + int(value)
+        elif f[1] == "readlat" and len(f) == 11:
+            readlats.append(dict(arm=f[2], run=int(f[3]), reads=int(f[4]), mean=float(f[5]),
+                                 p50=float(f[6]), p99=float(f[7]), max=float(f[8]),
+                                 bytes=int(f[9]), errors=int(f[10])))
+        elif f[1] == "hogvictim" and len(f) == 10:
+            hogvictims.append(dict(arm=f[2], run=int(f[3]), ops=int(f[4]), mean=float(f[5]),
+                                   p50=float(f[6]), p99=float(f[7]), p999=float(f[8]),
+                                   max=float(f[9])))
+        elif f[1] == "argsstats" and len(f) == 8:
+            for key, value in zip(ARGS_STATS, f[4:]):
+                args_stats[key] = args_stats.get(key, 0) + int(value)
         elif f[1] == "settings":
             settings = ", ".join(f[2:])
 
     for name, rows in (("victim_runs.csv", victims), ("scanner_runs.csv", scanners),
-                       ("readcost.csv", readcost)):
+                       ("readcost.csv", readcost), ("readlat_runs.csv", readlats),
+                       ("hogvictim_runs.csv", hogvictims)):
         if rows:
             with open(out / name, "w", newline="") as fh:
                 w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -149,6 +215,7 @@ def main():
            f"scanner throughput ours / /proc {ratio(orl['mbps'], pr['mbps']):.2f}x in bytes/s",
            f"- against no reader, median of run means: /proc smaps_rollup "
            f"{ratio(pr['mean'], no['mean']):.2f}x, our smaps_rollup {ratio(orl['mean'], no['mean']):.2f}x"]
+    md += readlat_table(readlats, hogvictims, args_stats)
     if readcost:
         md += ["", "Reader cost (target stopped, whole file, median of the reps):", "",
                "| file | VMAs | touched MiB (4 KiB pages; -1: VMAs separated by holes) | bytes "
@@ -183,6 +250,8 @@ def main():
 
     missing = [a for a in ARMS if per[a]["runs"] == 0 or per[a]["ops"] == 0 or
                (a != "none" and not per[a]["scans"] > 0)]
+    missing += [a for a in RARMS if not any(r["arm"] == a and r["reads"] > 0 for r in readlats)
+                or not any(r["arm"] == a and r["ops"] > 0 for r in hogvictims)]
     if missing:
         print(f"arms that did not run or produced no numbers: {', '.join(missing)}")
         return 1

@@ -60,6 +60,10 @@ unsafe impl Sync for FileOps {}
 /// An `open` callback.
 pub(crate) type OpenFn = unsafe extern "C" fn(*mut bindings::inode, *mut bindings::file) -> c_int;
 
+/// A `read` callback.
+pub(crate) type ReadFn =
+    unsafe extern "C" fn(*mut bindings::file, *mut c_char, usize, *mut bindings::loff_t) -> isize;
+
 /// An `unlocked_ioctl` callback.
 pub(crate) type IoctlFn = unsafe extern "C" fn(*mut bindings::file, c_uint, c_ulong) -> c_long;
 
@@ -73,6 +77,20 @@ impl FileOps {
             release: Some(release),
             read: Some(bindings::seq_read),
             llseek: Some(bindings::seq_lseek),
+            // SAFETY: All-zero is a valid `file_operations` (every method absent).
+            ..unsafe { core::mem::zeroed() }
+        })
+    }
+
+    /// Operations for a file read with its own `read` at `*ppos`, as `/proc`'s `cmdline` and
+    /// `environ`; `llseek` is theirs, `generic_file_llseek`.
+    pub(crate) const fn plain_read(open: OpenFn, read: ReadFn, release: OpenFn) -> Self {
+        Self(bindings::file_operations {
+            owner: this_module::<crate::LocalModule>().as_ptr(),
+            open: Some(open),
+            release: Some(release),
+            read: Some(read),
+            llseek: Some(bindings::generic_file_llseek),
             // SAFETY: All-zero is a valid `file_operations` (every method absent).
             ..unsafe { core::mem::zeroed() }
         })

@@ -490,3 +490,114 @@ __procmaps_helper int rust_procmaps_vma_pkey(struct vm_area_struct *vma)
 {
 	return arch_pkeys_enabled() ? vma_pkey(vma) : -1;
 }
+
+/*
+ * remote_mem.rs: the page mapped at @addr in @vma, with a reference on its
+ * folio, or NULL where no normal page is present (never touched, swapped out,
+ * migrating, the zero page). A one-page walk_page_range_vma(), which checks
+ * that the caller holds @vma's read lock (PGWALK_VMA_RDLOCK_VERIFY); the
+ * entry is read under its page-table lock, as GUP's follow_page_mask() does,
+ * and nothing is faulted in or split. All of it is static inlines: here, in
+ * one call.
+ */
+static int pin_page_pmd_entry(pmd_t *pmd, unsigned long addr, unsigned long end,
+			      struct mm_walk *walk)
+{
+	struct vm_area_struct *vma = walk->vma;
+	struct page **out = walk->private;
+	struct page *page = NULL;
+	spinlock_t *ptl; /* the PMD's or the page table's lock */
+	pte_t *pte, ptent;
+	pmd_t pmdval;
+
+	walk->action = ACTION_CONTINUE;
+	ptl = pmd_trans_huge_lock(pmd, vma);
+	if (ptl) {
+		pmdval = pmdp_get(pmd);
+		if (pmd_present(pmdval)) {
+			page = vm_normal_page_pmd(vma, addr, pmdval);
+			if (page)
+				page += (addr & ~PMD_MASK) >> PAGE_SHIFT;
+		}
+		if (page && !folio_try_get(page_folio(page)))
+			page = NULL;
+		spin_unlock(ptl);
+		*out = page;
+		return 0;
+	}
+	pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
+	if (!pte) {
+		/* The table went away meanwhile: walk this PMD again. */
+		walk->action = ACTION_AGAIN;
+		return 0;
+	}
+	ptent = ptep_get(pte);
+	if (pte_present(ptent))
+		page = vm_normal_page(vma, addr, ptent);
+	if (page && !folio_try_get(page_folio(page)))
+		page = NULL;
+	pte_unmap_unlock(pte, ptl);
+	*out = page;
+	return 0;
+}
+
+static const struct mm_walk_ops pin_page_ops = {
+	.pmd_entry = pin_page_pmd_entry,
+	.walk_lock = PGWALK_VMA_RDLOCK_VERIFY,
+};
+
+__procmaps_helper struct page *rust_procmaps_pin_page(struct vm_area_struct *vma,
+						      unsigned long addr)
+{
+	struct page *page = NULL;
+
+	addr &= PAGE_MASK;
+	if (walk_page_range_vma(vma, addr, addr + PAGE_SIZE, &pin_page_ops, &page))
+		return NULL;
+	return page;
+}
+
+/* remote_mem.rs: copy @len bytes at @offset of @page, then drop its reference. */
+__procmaps_helper void rust_procmaps_copy_unpin_page(struct page *page, unsigned int offset,
+						     void *dst, unsigned int len)
+{
+	void *src = kmap_local_page(page);
+
+	memcpy(dst, src + offset, len);
+	kunmap_local(src);
+	folio_put(page_folio(page));
+}
+
+/* remote_mem.rs: drop the reference rust_procmaps_pin_page() took. */
+__procmaps_helper void rust_procmaps_unpin_page(struct page *page)
+{
+	folio_put(page_folio(page));
+}
+
+/* remote_mem.rs: access_remote_vm(), exported by kernel/patches/0005. */
+__procmaps_helper int rust_procmaps_access_remote_vm(struct mm_struct *mm, unsigned long addr,
+						     void *buf, int len)
+{
+	return access_remote_vm(mm, addr, buf, len, FOLL_ANON);
+}
+
+/* remote_mem.rs: whether @vma is anonymous (no vm_ops), as FOLL_ANON asks. */
+__procmaps_helper bool rust_procmaps_vma_is_anonymous(struct vm_area_struct *vma)
+{
+	return vma_is_anonymous(vma);
+}
+
+/*
+ * args_files.rs: the argument and environment area of @mm, under its
+ * arg_lock, as get_mm_cmdline() and environ_read() read them.
+ */
+__procmaps_helper void rust_procmaps_mm_args(struct mm_struct *mm,
+					     struct rust_procmaps_mm_args *out)
+{
+	spin_lock(&mm->arg_lock);
+	out->arg_start = mm->arg_start;
+	out->arg_end = mm->arg_end;
+	out->env_start = mm->env_start;
+	out->env_end = mm->env_end;
+	spin_unlock(&mm->arg_lock);
+}

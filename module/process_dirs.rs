@@ -24,6 +24,7 @@ use kernel::{
 };
 
 use crate::{
+    args_files::{CMDLINE_FOPS, ENVIRON_FOPS},
     debugfs_files::DebugfsDir,
     maps_file::MAPS_FOPS,
     params::{self, InitStep},
@@ -220,6 +221,9 @@ impl ProcessDirs {
         dir.add_file(c"maps", 0o444, data, &MAPS_FOPS)?;
         dir.add_file(c"smaps", 0o444, data, &SMAPS_FOPS)?;
         dir.add_file(c"smaps_rollup", 0o444, data, &ROLLUP_FOPS)?;
+        dir.add_file(c"cmdline", 0o444, data, &CMDLINE_FOPS)?;
+        // `/proc`'s is 0400 for the process's owner; ours is root's (args_files.rs).
+        dir.add_file(c"environ", 0o444, data, &ENVIRON_FOPS)?;
         Ok(dir)
     }
 

@@ -171,4 +171,29 @@ unsigned long rust_procmaps_vma_mmu_pagesize(struct vm_area_struct *vma);
 bool rust_procmaps_thp_eligible(struct vm_area_struct *vma);
 int rust_procmaps_vma_pkey(struct vm_area_struct *vma);
 
+/*
+ * remote_mem.rs: the page at @addr of @vma (read-locked by the caller), its
+ * folio referenced, or NULL where no normal page is present; then the copy
+ * from it that drops the reference, or the drop alone.
+ */
+struct page *rust_procmaps_pin_page(struct vm_area_struct *vma,
+				    unsigned long addr);
+void rust_procmaps_copy_unpin_page(struct page *page, unsigned int offset,
+				   void *dst, unsigned int len);
+void rust_procmaps_unpin_page(struct page *page);
+/* remote_mem.rs: access_remote_vm(..., FOLL_ANON) (kernel/patches/0005). */
+int rust_procmaps_access_remote_vm(struct mm_struct *mm, unsigned long addr,
+				   void *buf, int len);
+bool rust_procmaps_vma_is_anonymous(struct vm_area_struct *vma);
+/* args_files.rs: the argument and environment bounds, under arg_lock. */
+struct rust_procmaps_mm_args {
+	unsigned long arg_start;
+	unsigned long arg_end;
+	unsigned long env_start;
+	unsigned long env_end;
+};
+
+void rust_procmaps_mm_args(struct mm_struct *mm,
+			   struct rust_procmaps_mm_args *out);
+
 #endif /* _RUST_PROCMAPS_H */

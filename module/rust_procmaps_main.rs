@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `/proc/PID/maps`, `smaps` and `smaps_rollup` re-implemented as debugfs files, read under
-//! per-VMA locks.
+//! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `cmdline` and `environ` re-implemented as
+//! debugfs files, read under per-VMA locks.
 //!
 //! `/sys/kernel/debug/rust_procmaps/PID/{maps,smaps,smaps_rollup}` print exactly what their
 //! `/proc` namesakes print, walking the VMA tree under RCU and holding one per-VMA read lock at
 //! a time, so that a monitoring reader does not stall the monitored process's
-//! `mmap()`/`munmap()`. It needs the exports of `kernel/patches/`: a kernel without them
+//! `mmap()`/`munmap()`. `cmdline` and `environ` read the process's pages under the lock of the
+//! VMA that holds them ([`remote_mem`]). It needs the exports of `kernel/patches/`: a kernel without them
 //! refuses to load it ("Unknown symbol", naming each one).
 //! `/sys/kernel/debug/rust_procmaps/stats` counts which locking path served the reads.
 //!
@@ -47,6 +48,7 @@ compile_error!(
 );
 
 mod access;
+mod args_files;
 mod debugfs_files;
 mod gate;
 mod maps_file;
@@ -54,6 +56,7 @@ mod mm_lock;
 mod params;
 mod process_dirs;
 mod query;
+mod remote_mem;
 mod seq_out;
 mod smaps_file;
 mod smaps_walk;
@@ -124,7 +127,7 @@ impl kernel::Module for RustProcmaps {
         init_step(InitStep::Done)?;
         // Last: from here on init cannot fail, so an open file cannot outlive the module.
         debugfs_files::allow_opens();
-        pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/{{maps,smaps,smaps_rollup}}\n");
+        pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/{{maps,smaps,smaps_rollup,cmdline,environ}}\n");
         Ok(Self {
             _tracepoints: tracepoints,
             _dirs: dirs,

@@ -77,6 +77,17 @@ pub(crate) struct Stats {
     pub(crate) queries_mmap_locked: Counter,
     /// `PROCMAP_QUERY` ioctls that returned an error (bad input, `ENOENT`, `ESRCH`, ...).
     pub(crate) queries_failed: Counter,
+    /// `read()` calls of `cmdline` and `environ`.
+    pub(crate) args_reads: Counter,
+    /// Their reads of the process's memory (each at most a page) served under the per-VMA
+    /// lock of the VMA that holds them, pages present.
+    pub(crate) args_reads_vma_locked: Counter,
+    /// Those served by `access_remote_vm()` because no VMA could be locked there.
+    pub(crate) args_fallbacks_no_vma_lock: Counter,
+    /// ... because the VMA is one GUP reads otherwise, or the read leaves it.
+    pub(crate) args_fallbacks_vma_kind: Counter,
+    /// ... because a page was not present.
+    pub(crate) args_fallbacks_not_present: Counter,
     /// Per-process directories created.
     pub(crate) dirs_created: Counter,
     /// Per-process directories removed.
@@ -101,6 +112,11 @@ pub(crate) static STATS: Stats = Stats {
     queries_vma_locked: Counter::new(),
     queries_mmap_locked: Counter::new(),
     queries_failed: Counter::new(),
+    args_reads: Counter::new(),
+    args_reads_vma_locked: Counter::new(),
+    args_fallbacks_no_vma_lock: Counter::new(),
+    args_fallbacks_vma_kind: Counter::new(),
+    args_fallbacks_not_present: Counter::new(),
     dirs_created: Counter::new(),
     dirs_removed: Counter::new(),
     dir_syncs: Counter::new(),
@@ -108,7 +124,7 @@ pub(crate) static STATS: Stats = Stats {
 
 impl Stats {
     fn show(&self, m: &SeqFile) {
-        let rows: [(&str, u64); 17] = [
+        let rows: [(&str, u64); 22] = [
             ("opens", self.opens.get()),
             ("opens_denied", self.opens_denied.get()),
             ("chunks", self.chunks.get()),
@@ -126,6 +142,20 @@ impl Stats {
             ("queries_vma_locked", self.queries_vma_locked.get()),
             ("queries_mmap_locked", self.queries_mmap_locked.get()),
             ("queries_failed", self.queries_failed.get()),
+            ("args_reads", self.args_reads.get()),
+            ("args_reads_vma_locked", self.args_reads_vma_locked.get()),
+            (
+                "args_fallbacks_no_vma_lock",
+                self.args_fallbacks_no_vma_lock.get(),
+            ),
+            (
+                "args_fallbacks_vma_kind",
+                self.args_fallbacks_vma_kind.get(),
+            ),
+            (
+                "args_fallbacks_not_present",
+                self.args_fallbacks_not_present.get(),
+            ),
             ("dirs_created", self.dirs_created.get()),
             ("dirs_removed", self.dirs_removed.get()),
             ("dir_syncs", self.dir_syncs.get()),

@@ -7,6 +7,7 @@
 //! memory). Once the process is reaped, reads fail with `ESRCH`, as `/proc`'s do; a reused PID
 //! is a different `struct pid`, so an old file never shows the new process.
 
+use core::ptr::NonNull;
 use kernel::{
     bindings,
     mm::{Mm, MmWithUser},
@@ -75,6 +76,48 @@ fn task_pid(task: &Task) -> Result<PidRef> {
     }
     // INVARIANT: `get_task_pid` returned a counted reference.
     Ok(PidRef(pid))
+}
+
+/// The process behind an open `cmdline`: no access check (`/proc`'s `cmdline` has none), and
+/// its address space looked up again at every read (after an exec, the new program's).
+pub(crate) struct Process {
+    pid: PidRef,
+}
+
+impl Process {
+    /// Opens the process of one of our per-process files.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Target::open`].
+    pub(crate) unsafe fn open(inode: *mut bindings::inode) -> Result<Self> {
+        debugfs_files::opens_allowed()?;
+        STATS.opens.inc();
+        // SAFETY: Per the function's safety requirement, `i_private` holds a tgid.
+        let tgid = unsafe { (*inode).i_private } as usize as i32;
+        Ok(Self {
+            pid: task_pid(&*find_task(tgid)?)?,
+        })
+    }
+
+    /// The address space now, as `get_task_mm()`: `ESRCH` once the process is reaped, `None`
+    /// for a kernel thread or a process that has exited.
+    pub(crate) fn mm(&self) -> Result<Option<ARef<MmWithUser>>> {
+        // SAFETY: The pid is valid (invariant of `PidRef`).
+        let task = unsafe { bindings::get_pid_task(self.pid.0, bindings::pid_type_PIDTYPE_PID) };
+        if task.is_null() {
+            return Err(ESRCH);
+        }
+        // SAFETY: `task` is a counted reference.
+        let mm = unsafe { bindings::get_task_mm(task) };
+        // SAFETY: `get_pid_task` returned a counted reference, which this drops.
+        unsafe { bindings::put_task_struct(task) };
+        Ok(NonNull::new(mm.cast::<MmWithUser>()).map(|mm| {
+            // SAFETY: `get_task_mm` returned an `mm_users` reference, which the `ARef` owns;
+            // `MmWithUser` is a transparent wrapper of `mm_struct`.
+            unsafe { ARef::from_raw(mm) }
+        }))
+    }
 }
 
 /// The process behind an open file, and how its cursors lock (fixed while the module is

@@ -3,7 +3,8 @@
  * Access control as an unprivileged user: our maps, smaps and smaps_rollup
  * are refused exactly where /proc's are (another user's process, an
  * undumpable process, a process outside the reader's Landlock domain) and
- * allowed where they are (own processes).
+ * allowed where they are (own processes); cmdline (no check in /proc either)
+ * and environ answer as /proc's in each of these cases.
  */
 #define _GNU_SOURCE
 #include <linux/fs.h>
@@ -324,6 +325,89 @@ TEST(landlock_domain_refused)
 	EXPECT_EQ(0, wait_code(parent));
 	kill(outside, SIGKILL);
 	waitpid(outside, NULL, 0);
+}
+
+/*
+ * cmdline and environ of @pid as the calling process: 0 if /proc's and ours
+ * answer the same (the open's errno, or the same bytes), else 40 plus the
+ * file's index.
+ */
+static int compare_args_files(pid_t pid)
+{
+	static const char *const names[] = { "cmdline", "environ" };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		char p[128], o[128];
+		struct buf want, got;
+		int e1, e2, differ;
+
+		proc_path(p, sizeof(p), pid, names[i]);
+		ours_path(o, sizeof(o), pid, names[i]);
+		e1 = read_all(p, 4096, &want);
+		e2 = read_all(o, 4096, &got);
+		differ = e1 != e2 ||
+			 (!e1 && (want.len != got.len || memcmp(want.data, got.data, got.len)));
+		if (!e1)
+			buf_free(&want);
+		if (!e2)
+			buf_free(&got);
+		if (differ) {
+			fprintf(stderr, "# %s of %d as uid %d/%d: /proc %d, ours %d\n", names[i], pid,
+				getuid(), geteuid(), e1, e2);
+			return 40 + i;
+		}
+	}
+	return 0;
+}
+
+/*
+ * cmdline (no check) and environ (mm_access() at open) answer as /proc's for
+ * USER's own process, an undumpable one and init, read as USER, as a
+ * caller whose real or file-system uid is another's, and from inside a
+ * Landlock domain; environ is refused in some of these and allowed in others.
+ */
+TEST(args_files_as_proc)
+{
+	static const int uids[3][3] = {
+		{ USER, USER, USER },
+		{ USER + 1, USER, USER },
+		{ USER, USER + 1, USER + 1 },
+	};
+	pid_t own = spawn_user_target(0), undumpable = spawn_user_target(1);
+	pid_t targets[3] = { own, undumpable, 1 };
+	long long denied = stat_get("opens_denied");
+	int i, t;
+
+	ASSERT_GT(own, 0);
+	ASSERT_GT(undumpable, 0);
+	for (i = 0; i <= 3; i++) {
+		pid_t child = fork();
+
+		ASSERT_GE(child, 0);
+		if (child == 0) {
+			int code = 0;
+
+			if (setresgid(USER, USER, USER) ||
+			    setresuid(uids[i % 3][0], uids[i % 3][1], uids[i % 3][2]))
+				_exit(1);
+			/* The fourth round: USER inside a Landlock domain of its own. */
+			if (i == 3 && landlock_restrict_self())
+				_exit(2);
+			for (t = 0; t < 3 && !code; t++)
+				code = compare_args_files(targets[t]);
+			_exit(code);
+		}
+		EXPECT_EQ(0, wait_code(child)) {
+			TH_LOG("round %d", i);
+		}
+	}
+	/* Some of those opens were refused (environ of init, of the undumpable one). */
+	EXPECT_GT(stat_get("opens_denied"), denied);
+	kill(own, SIGKILL);
+	waitpid(own, NULL, 0);
+	kill(undumpable, SIGKILL);
+	waitpid(undumpable, NULL, 0);
 }
 
 TEST_HARNESS_MAIN

@@ -290,6 +290,23 @@ static inline int write_str(const char *path, const char *val)
 	return n < 0 ? -errno : 0;
 }
 
+/* Swap: zram0 as swap device, once per boot (whichever test asks first). */
+static inline int swap_on(void)
+{
+	struct buf b;
+	int on;
+
+	if (read_all("/proc/swaps", 4096, &b))
+		return -1;
+	on = strstr(b.data, "/dev/zram0") != NULL;
+	buf_free(&b);
+	if (on)
+		return 0;
+	if (write_str("/sys/block/zram0/disksize", "64M") && access("/dev/zram0", F_OK))
+		return -1;
+	return system("mkswap /dev/zram0 >/dev/null && swapon /dev/zram0") ? -1 : 0;
+}
+
 /*
  * Inputs a kernel can be built without (userfaultfd, /dev/mem, memory
  * failure, ext4, soft-dirty). Our debug kernel has every one and its command

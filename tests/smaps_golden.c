@@ -178,21 +178,6 @@ static int make_ksm_pages(void)
 	return read_long("/sys/kernel/mm/ksm/pages_sharing") >= 16 ? 0 : -1;
 }
 
-/* Swap: zram0 as swap device, once per boot. */
-static int swap_on(void)
-{
-	static int done;
-
-	if (done)
-		return 0;
-	if (write_str("/sys/block/zram0/disksize", "64M") && access("/dev/zram0", F_OK))
-		return -1;
-	if (system("mkswap /dev/zram0 >/dev/null && swapon /dev/zram0"))
-		return -1;
-	done = 1;
-	return 0;
-}
-
 static char file_data[4 * 4096];
 
 /* Everything that makes a smaps field non-zero; non-zero (which step failed) on failure. */

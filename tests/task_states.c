@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Task states: open() and read() of maps, smaps and smaps_rollup, and the
- * PROCMAP_QUERY ioctl on maps, fail (or not) exactly where and how /proc's
+ * Task states: open() and read() of maps, smaps, smaps_rollup, cmdline and
+ * environ, and the PROCMAP_QUERY ioctl on maps, fail (or not) exactly where and how /proc's
  * do, for every state a target can be in: running, stopped, a zombie, a
  * kernel thread, a task that exits between open() and read() (read while it
  * is a zombie, then after it was reaped), and a task that execs between
@@ -28,11 +28,13 @@
 #include "kselftest_harness.h"
 #include "procmaps_util.h"
 
-#define NFILES 3
+#define NFILES 5
 #define READ_SIZE 4096
 #define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
 
-static const char *const files[NFILES] = { "maps", "smaps", "smaps_rollup" };
+static const char *const files[NFILES] = {
+	"maps", "smaps", "smaps_rollup", "cmdline", "environ",
+};
 
 /* How /proc's and our results must agree. */
 enum how {
