@@ -1,16 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* CPU-bound noise beside the scanners: spin 2 ms, sleep 1 ms, until STOP_FILE exists. */
 #define _GNU_SOURCE
-#include <time.h>
 #include <unistd.h>
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {

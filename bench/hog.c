@@ -23,25 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define HOG_SIZE (64UL << 20)
 #define MAX_OPS (4 << 20)
 
 static volatile int stop;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void *hog(void *arg)
 {
@@ -103,8 +90,6 @@ int main(int argc, char **argv)
 	f = fopen(argv[5], "w");
 	if (f)
 		fclose(f);
-	qsort(lat, ops, sizeof(*lat), cmp_double);
-	printf("BENCH,hogvictim,%s,%s,%ld,%.4f,%.4f,%.4f,%.4f,%.4f\n", argv[6], argv[7], ops,
-	       sum / ops, lat[ops / 2], lat[ops * 99 / 100], lat[ops * 999 / 1000], lat[ops - 1]);
+	print_latencies("hogvictim", argv[6], argv[7], lat, ops, sum);
 	return 0;
 }

@@ -26,27 +26,18 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "bench_util.h"
 
 static double read_ms(const char *path, long *bytes)
 {
-	static char buf[1 << 16];
 	double t0 = now_ms();
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
+	int failed;
 
-	*bytes = 0;
-	if (fd < 0)
+	*bytes = read_whole(path, &failed);
+	if (*bytes < 0) {
+		*bytes = 0;
 		return -1;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		*bytes += n;
-	close(fd);
+	}
 	return now_ms() - t0;
 }
 
@@ -79,13 +70,6 @@ static double query_ms(const char *path, long *found)
 	}
 	close(fd);
 	return now_ms() - t0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)

@@ -15,50 +15,31 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define MAX_READS (1 << 20)
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv)
 {
-	static char buf[1 << 16];
 	double sum = 0, *lat = malloc(MAX_READS * sizeof(double));
 	long reads = 0, errors = 0, bytes = 0;
 
 	if (argc != 6 || !lat)
 		return 2;
 	while (access(argv[3], F_OK) && reads < MAX_READS) {
-		int counting = !access(argv[2], F_OK), fd;
+		int counting = !access(argv[2], F_OK), failed;
 		double t0 = now_ms(), t;
-		long got = 0;
-		ssize_t n;
+		long got = read_whole(argv[1], &failed);
 
-		fd = open(argv[1], O_RDONLY);
-		if (fd < 0) {
+		t = now_ms() - t0;
+		if (got < 0) {
 			errors += counting;
 			usleep(1000);
 			continue;
 		}
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			got += n;
-		close(fd);
-		t = now_ms() - t0;
 		if (!counting)
 			continue;
-		errors += n < 0;
+		errors += failed;
 		bytes = got;
 		lat[reads++] = t;
 		sum += t;

@@ -15,17 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {
-	static char buf[1 << 16];
 	long scans = 0, errors = 0, bytes = 0;
 	double start = 0;
 
@@ -33,33 +26,28 @@ int main(int argc, char **argv)
 		return 2;
 	setpriority(PRIO_PROCESS, 0, 15);
 	while (access(argv[3], F_OK)) {
-		int counting = start > 0, fd;
-		long got = 0;
-		ssize_t n;
+		int counting = start > 0, failed;
+		long got;
 
 		if (!counting && !access(argv[2], F_OK)) {
-			start = now();
+			start = now_ms();
 			counting = 1;
 		}
-		fd = open(argv[1], O_RDONLY);
-		if (fd < 0) {
+		got = read_whole(argv[1], &failed);
+		if (got < 0) {
 			errors += counting;
 			usleep(1000);
 			continue;
 		}
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			got += n;
-		close(fd);
 		if (!counting)
 			continue;
-		if (n < 0)
-			errors++;
+		errors += failed;
 		bytes += got;
 		scans++;
 	}
 	if (start == 0)
-		start = now();
+		start = now_ms();
 	printf("BENCH,scanner,%s,%s,%ld,%.2f,%.0f,%ld\n", argv[4], argv[5], scans,
-	       scans / (now() - start), scans ? (double)bytes / scans : 0.0, errors);
+	       scans / ((now_ms() - start) / 1e3), scans ? (double)bytes / scans : 0.0, errors);
 	return 0;
 }

@@ -18,25 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define REGION (128UL << 20)
 #define PAGE 4096UL
 #define PAGES (REGION / PAGE)
 #define MAX_OPS (4 << 20)
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv)
 {
@@ -89,8 +76,6 @@ int main(int argc, char **argv)
 	f = fopen(argv[4], "w");
 	if (f)
 		fclose(f);
-	qsort(lat, ops, sizeof(*lat), cmp_double);
-	printf("BENCH,victim,%s,%s,%ld,%.4f,%.4f,%.4f,%.4f,%.4f\n", argv[5], argv[6], ops,
-	       sum / ops, lat[ops / 2], lat[ops * 99 / 100], lat[ops * 999 / 1000], lat[ops - 1]);
+	print_latencies("victim", argv[5], argv[6], lat, ops, sum);
 	return 0;
 }

@@ -6,7 +6,8 @@
  * setproctitle() within the arguments and past them with and without a
  * NUL, moved with PR_SET_MM onto another buffer, partly never touched,
  * onto a file mapping, swapped out), a kernel thread, a zombie, a process
- * that execs between open and read, and every process of the guest; reads
+ * that execs between open and read, one that keeps rewriting its arguments
+ * while they are read, and every process of the guest; reads
  * of 1, 7, 64, 4096 and 65536 bytes, pread() at offsets around every
  * boundary, and a buffer that faults half-way. The stats show which reads
  * were served under the per-VMA lock and which fell back, and why.
@@ -590,6 +591,74 @@ TEST(other_user)
 		TH_LOG("reader: status %#x", status);
 	}
 	kill_and_reap(target);
+}
+
+/* Rewrites its own arguments, all 'a' then all 'b' (the last NUL kept), forever. */
+static void rewrite_forever(void)
+{
+	unsigned long v[4];
+	char c = 'a';
+
+	if (own_area(v))
+		_exit(1);
+	for (;;) {
+		memset((char *)v[0], c, v[1] - v[0] - 1);
+		c = c == 'a' ? 'b' : 'a';
+	}
+}
+
+/* 0 if @b is a rewritten command line of @len bytes: a's and b's, then a NUL. */
+static int rewritten_shape(const struct buf *b, size_t len)
+{
+	size_t i;
+
+	if (b->len != len || b->data[len - 1])
+		return 1;
+	for (i = 0; i + 1 < len; i++)
+		if (b->data[i] != 'a' && b->data[i] != 'b')
+			return 1;
+	return 0;
+}
+
+/*
+ * A process rewriting its arguments while they are read: each read, ours and
+ * /proc's, sees some mix of the old and the new bytes (a copy races with the
+ * stores, in both), never anything else, and never a wrong length.
+ */
+TEST(rewritten_while_read)
+{
+	long long bad[2] = { 0, 0 }, reads = 0;
+	char paths[2][128];
+	double end;
+	size_t len;
+	pid_t pid;
+	struct buf b;
+	int i;
+
+	pid = fork();
+	if (pid == 0)
+		rewrite_forever();
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(0, wait_ours(pid));
+	proc_path(paths[0], sizeof(paths[0]), pid, "cmdline");
+	ours_path(paths[1], sizeof(paths[1]), pid, "cmdline");
+	usleep(100 * 1000);
+	ASSERT_EQ(0, read_all(paths[0], 65536, &b));
+	len = b.len;
+	buf_free(&b);
+	ASSERT_GT(len, 1UL);
+	for (end = now_ms() + 2000; now_ms() < end; reads++) {
+		for (i = 0; i < 2; i++) {
+			ASSERT_EQ(0, read_all(paths[i], 1 + reads % 4096, &b));
+			bad[i] += rewritten_shape(&b, len);
+			buf_free(&b);
+		}
+	}
+	TH_LOG("%lld reads each of %zu bytes; not a's and b's: /proc %lld, ours %lld",
+	       reads, len, bad[0], bad[1]);
+	EXPECT_EQ(0, bad[0]);
+	EXPECT_EQ(0, bad[1]);
+	kill_and_reap(pid);
 }
 
 static void compare_one(int pid, void *arg)

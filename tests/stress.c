@@ -5,12 +5,14 @@
  * fork+exit, exec) and are killed and restarted, while reader threads and
  * reader processes read their maps every way a user can: whole files in
  * random chunk sizes, pread at random offsets, seeking back and forth; and
- * their smaps (random chunk sizes) and smaps_rollup whole.
+ * their smaps (random chunk sizes) and smaps_rollup whole; and their cmdline
+ * and environ (random chunk sizes).
  *
  * Every whole read of maps is checked: lines well formed and never going backwards;
  * for a target that was alive during the whole read, its two anchor VMAs
  * are present. smaps reads must end in a newline, smaps_rollup must have its
- * header. Errors are allowed only for a target that went away.
+ * header, cmdline and environ reads must end in a NUL. Errors are allowed
+ * only for a target that went away.
  * STRESS_SECS sets the duration (default 20). A table of what ran is printed.
  */
 #define _GNU_SOURCE
@@ -37,7 +39,7 @@ struct shared {
 	volatile unsigned long anchor_lo[TARGETS], anchor_hi[TARGETS];
 	/* Execs of each slot's target so far: an exec ends what an open file shows. */
 	volatile unsigned long generation[TARGETS];
-	long reads, preads, seeks, smaps_reads, bytes, lines, errors_gone;
+	long reads, preads, seeks, smaps_reads, args_reads, bytes, lines, errors_gone;
 	long mutations, forks, execs, threads, restarts;
 	long violations;
 	char first_violation[256];
@@ -276,17 +278,28 @@ static void read_once(unsigned int *seed)
 	pid_t pid = sh->pids[slot];
 	unsigned long lo = sh->anchor_lo[slot], hi = sh->anchor_hi[slot];
 	char path[128], buf[4096];
-	int mode = rand_r(seed) % 6, fd, i;
+	static const char *const names[8] = { "maps", "maps", "maps", "maps",
+					      "smaps_rollup", "smaps", "cmdline", "environ" };
+	int mode = rand_r(seed) % 8, fd, i;
 	struct buf b;
 
 	if (pid <= 0)
 		return;
-	ours_path(path, sizeof(path), pid, mode < 4 ? "maps" : mode == 4 ? "smaps_rollup" : "smaps");
+	ours_path(path, sizeof(path), pid, names[mode]);
 	/* STRESS_PROC=1: the same reads of /proc's files (is a hang ours or the kernel's?). */
 	if (getenv("STRESS_PROC"))
-		proc_path(path, sizeof(path), pid,
-			  mode < 4 ? "maps" : mode == 4 ? "smaps_rollup" : "smaps");
+		proc_path(path, sizeof(path), pid, names[mode]);
 	switch (mode) {
+	case 6: /* cmdline and environ in random chunks: each page under its VMA's lock */
+	case 7:
+		if (!read_whole(path, 1 + rand_r(seed) % 8192, slot, pid, gen, &b))
+			return;
+		if (b.len && b.data[b.len - 1] != '\0')
+			violation("%s: does not end in a NUL (%ld bytes)%ld", path, b.len, 0);
+		__atomic_fetch_add(&sh->bytes, b.len, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&sh->args_reads, 1, __ATOMIC_RELAXED);
+		buf_free(&b);
+		return;
 	case 4: /* smaps_rollup, or smaps in random chunks: page walks amid the chaos */
 	case 5:
 		if (!read_whole(path, mode == 4 ? 4096 : 1 + rand_r(seed) % 65536, slot, pid, gen, &b))
@@ -416,14 +429,15 @@ TEST_F_TIMEOUT(stress, readers_x_mutators, 3600)
 
 	printf("# stress results (%.0f s, %d targets, %d reader threads + %d reader processes)\n",
 	       secs, TARGETS, READER_THREADS, READER_PROCS);
-	printf("# | whole reads | preads | seek reads | smaps/rollup reads | bytes | lines | mutations | forks | execs | threads | target restarts | errors (target gone) | violations |\n");
-	printf("# | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld |\n",
-	       sh->reads, sh->preads, sh->seeks, sh->smaps_reads, sh->bytes, sh->lines, sh->mutations,
+	printf("# | whole reads | preads | seek reads | smaps/rollup reads | cmdline/environ reads | bytes | lines | mutations | forks | execs | threads | target restarts | errors (target gone) | violations |\n");
+	printf("# | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld |\n",
+	       sh->reads, sh->preads, sh->seeks, sh->smaps_reads, sh->args_reads, sh->bytes, sh->lines, sh->mutations,
 	       sh->forks, sh->execs, sh->threads, sh->restarts, sh->errors_gone, sh->violations);
 	if (sh->violations)
 		TH_LOG("first violation: %s", sh->first_violation);
 	EXPECT_GT(sh->reads, 10);
 	EXPECT_GT(sh->smaps_reads, 10);
+	EXPECT_GT(sh->args_reads, 10);
 	EXPECT_GT(sh->mutations, 1000);
 	EXPECT_EQ(0, sh->violations);
 }
