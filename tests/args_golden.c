@@ -333,6 +333,25 @@ static int moved_untouched(void)
 	return 0;
 }
 
+/*
+ * PR_SET_MM: the argument area on a buffer of its own whose last byte is not
+ * NUL (setproctitle()'s path), the string running on past arg_end: as the
+ * environment does not follow the arguments, nothing past arg_end is shown.
+ */
+static int moved_no_nul(void)
+{
+	char *b = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (b == MAP_FAILED)
+		return 1;
+	memset(b, 'p', 100);
+	memset(b + 100, 'q', 200);
+	if (prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)b, 0, 0) ||
+	    prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)b + 100, 0, 0))
+		return 2;
+	return 0;
+}
+
 /* PR_SET_MM: the argument area on a file mapping (FOLL_ANON refuses it). */
 static int moved_to_file(void)
 {
@@ -369,6 +388,7 @@ TEST(set_mm)
 		{ moved_untouched, "args_fallbacks_not_present" },
 		{ moved_to_file, "args_fallbacks_vma_kind" },
 		{ moved_empty, NULL },
+		{ moved_no_nul, NULL },
 	};
 	size_t i;
 
@@ -394,14 +414,18 @@ TEST(set_mm)
 	}
 }
 
-/* The argument and environment pages swapped out: the fallback reads them. */
+/*
+ * The argument and environment areas moved (PR_SET_MM) onto a buffer of the
+ * child's own, then swapped out: the fallback reads them. Not the stack's
+ * own pages: the child's deepest frames may share the first of them, and
+ * bring it back in as soon as it runs on.
+ */
 static int swapped_out(void)
 {
-	unsigned long v[4], a, start, len;
-	static unsigned char vec[64];
-
+	char *b = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char vec[3];
 	cpu_set_t cpu;
-	int tries;
+	int tries, i;
 
 	/*
 	 * On one CPU: the pages written below wait in that CPU's LRU batch, which
@@ -409,24 +433,28 @@ static int swapped_out(void)
 	 */
 	CPU_ZERO(&cpu);
 	CPU_SET(0, &cpu);
-	if (own_area(v) || v[3] - v[0] > 32 * 4096 || sched_setaffinity(0, sizeof(cpu), &cpu))
+	if (b == MAP_FAILED || sched_setaffinity(0, sizeof(cpu), &cpu))
 		return 1;
-	/* Written first, so that they are ours alone (not shared with the parent). */
-	start = v[0] & ~4095UL;
-	for (a = v[0]; a < v[3]; a++)
-		((volatile char *)a)[0] = ((volatile char *)a)[0];
-	len = ((v[3] + 4095) & ~4095UL) - start;
+	memset(b, 's', 2 * 4096 - 1);
+	b[100] = '\0';
+	memcpy(b + 2 * 4096, "SWAPPED=1", 9);
+	memset(b + 2 * 4096 + 10, 'e', 100);
+	if (prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)b, 0, 0) ||
+	    prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)b + 2 * 4096, 0, 0) ||
+	    prctl(PR_SET_MM, PR_SET_MM_ENV_START, (unsigned long)b + 2 * 4096, 0, 0) ||
+	    prctl(PR_SET_MM, PR_SET_MM_ENV_END, (unsigned long)b + 2 * 4096 + 200, 0, 0))
+		return 2;
 	/* Out when none is resident any more; a page reclaim could not isolate is tried again. */
 	for (tries = 0; tries < 20; tries++) {
-		if (madvise((void *)start, len, MADV_PAGEOUT) || mincore((void *)start, len, vec))
-			return 2;
-		for (a = 0; a < len / 4096 && !(vec[a] & 1); a++)
+		if (madvise(b, 3 * 4096, MADV_PAGEOUT) || mincore(b, 3 * 4096, vec))
+			return 3;
+		for (i = 0; i < 3 && !(vec[i] & 1); i++)
 			;
-		if (a == len / 4096)
+		if (i == 3)
 			return 0;
 		usleep(10000);
 	}
-	return 3;
+	return 4;
 }
 
 TEST(swapped)
@@ -440,10 +468,15 @@ TEST(swapped)
 		SKIP(return, "no swap device (zram) in this kernel");
 	pid = spawn_stopped(swapped_out);
 	ASSERT_GT(pid, 0);
+	/* Ours first: /proc's GUP would swap the pages in. */
 	ours_path(path, sizeof(path), pid, "environ");
 	ASSERT_EQ(0, read_all(path, 65536, &b));
 	buf_free(&b);
-	EXPECT_GT(stat_delta("args_fallbacks_not_present", before), 0);
+	ours_path(path, sizeof(path), pid, "cmdline");
+	ASSERT_EQ(0, read_all(path, 65536, &b));
+	buf_free(&b);
+	/* The environment's page, and the last argument page (its last byte asked first). */
+	EXPECT_GE(stat_delta("args_fallbacks_not_present", before), 2);
 	EXPECT_EQ(0, compare_both(pid));
 	kill_and_reap(pid);
 }
