@@ -8,7 +8,7 @@
 #   make check   the same, then run every test in the guest; ends with
 #                "N passed, N failed, N skipped"
 #   make bench   contention benchmark on a non-debug kernel (~7 min warm);
-#                results in results/latest/ (bench-quick: CI smoke, ~45 s warm)
+#                results in results/latest/ (bench-quick: CI smoke, ~2 min warm)
 #   make bench-inline  the same with the Rust -> C helpers inlined
 #                (CONFIG_RUST_INLINE_HELPERS, clang 22): results/latest-inline/
 #   make lint    rustfmt, clippy, checkpatch --strict (make check runs it first)

@@ -34,9 +34,11 @@ log "results in $out"
 if [ "$quick" = 0 ] && [ $status = 0 ]; then
 	mkdir -p "$REPO/results/$dir"
 	cp "$out"/{table.md,victim_runs.csv,scanner_runs.csv,readcost.csv,max_latency.png} "$REPO/results/$dir/"
-	if [ -f "$out/readcost_boots.csv" ]; then
-		cp "$out/readcost_boots.csv" "$REPO/results/$dir/"
-	fi
+	for f in readcost_boots.csv readlat_runs.csv hogvictim_runs.csv; do
+		if [ -f "$out/$f" ]; then
+			cp "$out/$f" "$REPO/results/$dir/"
+		fi
+	done
 	log "updated results/$dir/"
 fi
 exit $status
