@@ -76,7 +76,7 @@ done
 # The reader's side: a target whose mmap_lock is held for long stretches with
 # writers queued behind it (bench/hog.c, "busy"), or not ("idle"); one reader
 # times every whole read of one file. Half as many rounds as above.
-RARMS="idle_proc_cmdline idle_ours_cmdline proc_cmdline ours_cmdline proc_maps ours_maps proc_rollup ours_rollup"
+RARMS="busy_none idle_proc_cmdline idle_ours_cmdline proc_cmdline ours_cmdline proc_maps ours_maps proc_rollup ours_rollup"
 args_counters() {
 	echo $(sed -n 's/^\(args_reads_vma_locked\|args_fallbacks_[a-z_]*\) //p' $D/stats)
 }
@@ -92,15 +92,18 @@ rruns=$(((RUNS + 1) / 2))
 round=0
 while [ $round -lt "$rruns" ]; do
 	round=$((round + 1))
-	for arm in $(rotate $(((round - 1) % 8)) $RARMS); do
+	for arm in $(rotate $(((round - 1) % 9)) $RARMS); do
 		rm -f /tmp/ready /tmp/go /tmp/stop
 		case $arm in idle_*) how=idle ;; *) how=busy ;; esac
 		taskset -c 0 /bench/hog $how "$SECS" /tmp/ready /tmp/go /tmp/stop "$arm" "$round" >/tmp/hog.out &
 		while [ ! -s /tmp/ready ]; do sleep 0.05; done
 		pid=$(cat /tmp/ready)
-		path=$(rpath_of "$arm" "$pid")
-		while [ ! -e "$path" ]; do sleep 0.01; done
-		taskset -c 1 /bench/readlat "$path" /tmp/go /tmp/stop "$arm" "$round" >/tmp/readlat.out &
+		: >/tmp/readlat.out
+		if [ "$arm" != busy_none ]; then
+			path=$(rpath_of "$arm" "$pid")
+			while [ ! -e "$path" ]; do sleep 0.01; done
+			taskset -c 1 /bench/readlat "$path" /tmp/go /tmp/stop "$arm" "$round" >/tmp/readlat.out &
+		fi
 		sleep 0.3
 		before=$(args_counters)
 		touch /tmp/go

@@ -25,9 +25,10 @@ ARM_TEXT = {
 }
 
 
-RARMS = ["idle_proc_cmdline", "idle_ours_cmdline", "proc_cmdline", "ours_cmdline",
+RARMS = ["busy_none", "idle_proc_cmdline", "idle_ours_cmdline", "proc_cmdline", "ours_cmdline",
          "proc_maps", "ours_maps", "proc_rollup", "ours_rollup"]
 RARM_TEXT = {
+    "busy_none": "no reader (busy target)",
     "idle_proc_cmdline": "/proc/PID/cmdline, idle target",
     "idle_ours_cmdline": "our cmdline, idle target",
     "proc_cmdline": "/proc/PID/cmdline (7.3: access_remote_vm, mmap_read_lock)",
@@ -106,14 +107,21 @@ def readlat_table(readlats, hogvictims, args_stats):
         p = per[arm]
         md.append(f"| {RARM_TEXT[arm]} | {p['runs']} | {p['reads']:.0f} | {p['p50']:.4f} "
                   f"| {p['p99']:.4f} | {p['max']:.3f} | {p['errors']} | {p['vmean']:.4f} "
-                  f"| {p['vp99']:.4f} |")
+                  f"| {p['vp99']:.4f} |" if arm != "busy_none" else
+                  f"| {RARM_TEXT[arm]} | {len([x for x in hogvictims if x['arm'] == arm])} "
+                  f"| - | - | - | - | - | {p['vmean']:.4f} | {p['vp99']:.4f} |")
     pc, oc, ic = per["proc_cmdline"], per["ours_cmdline"], per["idle_ours_cmdline"]
-    pr, orl = per["proc_rollup"], per["ours_rollup"]
+    pr, orl, no = per["proc_rollup"], per["ours_rollup"], per["busy_none"]
     md += ["", f"- read p99, /proc cmdline / our cmdline: {ratio(pc['p99'], oc['p99']):.1f}x; "
            f"/proc smaps_rollup / our smaps_rollup: {ratio(pr['p99'], orl['p99']):.1f}x; "
            f"/proc smaps_rollup / our cmdline: {ratio(pr['p99'], oc['p99']):.1f}x",
            f"- our cmdline, busy target / idle target: p50 {ratio(oc['p50'], ic['p50']):.2f}x, "
            f"p99 {ratio(oc['p99'], ic['p99']):.2f}x",
+           "- the target's 4 KiB mmap+munmap mean against no reader: with /proc cmdline "
+           f"{ratio(pc['vmean'], no['vmean']):.2f}x, with our cmdline "
+           f"{ratio(oc['vmean'], no['vmean']):.2f}x, with /proc smaps_rollup "
+           f"{ratio(pr['vmean'], no['vmean']):.2f}x, with our smaps_rollup "
+           f"{ratio(orl['vmean'], no['vmean']):.2f}x",
            "- module counters during our cmdline arms (idle and busy targets): " +
            ", ".join(f"{k} {args_stats.get(k, 0)}" for k in ARGS_STATS)]
     return md
@@ -250,7 +258,8 @@ def main():
 
     missing = [a for a in ARMS if per[a]["runs"] == 0 or per[a]["ops"] == 0 or
                (a != "none" and not per[a]["scans"] > 0)]
-    missing += [a for a in RARMS if not any(r["arm"] == a and r["reads"] > 0 for r in readlats)
+    missing += [a for a in RARMS
+                if (a != "busy_none" and not any(r["arm"] == a and r["reads"] > 0 for r in readlats))
                 or not any(r["arm"] == a and r["ops"] > 0 for r in hogvictims)]
     if missing:
         print(f"arms that did not run or produced no numbers: {', '.join(missing)}")

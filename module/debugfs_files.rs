@@ -68,32 +68,41 @@ pub(crate) type ReadFn =
 pub(crate) type IoctlFn = unsafe extern "C" fn(*mut bindings::file, c_uint, c_ulong) -> c_long;
 
 impl FileOps {
-    /// Operations for a read-only seq_file: `open`/`release` given, `read`/`llseek` from the
-    /// seq_file core; writes and `mmap` are refused by the VFS (no method).
-    pub(crate) const fn seq_file(open: OpenFn, release: OpenFn) -> Self {
-        Self(bindings::file_operations {
-            owner: this_module::<crate::LocalModule>().as_ptr(),
-            open: Some(open),
-            release: Some(release),
-            read: Some(bindings::seq_read),
-            llseek: Some(bindings::seq_lseek),
-            // SAFETY: All-zero is a valid `file_operations` (every method absent).
-            ..unsafe { core::mem::zeroed() }
-        })
-    }
-
-    /// Operations for a file read with its own `read` at `*ppos`, as `/proc`'s `cmdline` and
-    /// `environ`; `llseek` is theirs, `generic_file_llseek`.
-    pub(crate) const fn plain_read(open: OpenFn, read: ReadFn, release: OpenFn) -> Self {
+    /// Operations of a read-only file of this module: `open`, `read`, `llseek` and `release`
+    /// given; writes and `mmap` are refused by the VFS (no method). The module is their
+    /// owner: debugfs' open proxy takes a reference on it, so `rmmod` is refused while one of
+    /// our files is open.
+    const fn read_only(
+        open: OpenFn,
+        read: ReadFn,
+        llseek: unsafe extern "C" fn(
+            *mut bindings::file,
+            bindings::loff_t,
+            c_int,
+        ) -> bindings::loff_t,
+        release: OpenFn,
+    ) -> Self {
         Self(bindings::file_operations {
             owner: this_module::<crate::LocalModule>().as_ptr(),
             open: Some(open),
             release: Some(release),
             read: Some(read),
-            llseek: Some(bindings::generic_file_llseek),
+            llseek: Some(llseek),
             // SAFETY: All-zero is a valid `file_operations` (every method absent).
             ..unsafe { core::mem::zeroed() }
         })
+    }
+
+    /// Operations for a read-only seq_file: `open`/`release` given, `read`/`llseek` from the
+    /// seq_file core.
+    pub(crate) const fn seq_file(open: OpenFn, release: OpenFn) -> Self {
+        Self::read_only(open, bindings::seq_read, bindings::seq_lseek, release)
+    }
+
+    /// Operations for a file read with its own `read` at `*ppos`, as `/proc`'s `cmdline` and
+    /// `environ`; `llseek` is theirs, `generic_file_llseek`.
+    pub(crate) const fn plain_read(open: OpenFn, read: ReadFn, release: OpenFn) -> Self {
+        Self::read_only(open, read, bindings::generic_file_llseek, release)
     }
 
     /// The same with `ioctl` as `unlocked_ioctl` (and, with `CONFIG_COMPAT`, for 32-bit

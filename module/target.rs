@@ -52,6 +52,20 @@ impl Drop for PidRef {
     }
 }
 
+/// The process of the per-process file `inode` being opened, counted (`ENODEV` before module
+/// init has finished, `ESRCH` once it is gone); the open counted in `stats`.
+///
+/// # Safety
+///
+/// `inode` must be one of the per-process files (`process_dirs.rs` put the tgid in
+/// `i_private`).
+unsafe fn task_of(inode: *mut bindings::inode) -> Result<ARef<Task>> {
+    debugfs_files::opens_allowed()?;
+    STATS.opens.inc();
+    // SAFETY: Per the function's safety requirement, `i_private` holds a tgid.
+    find_task(unsafe { (*inode).i_private } as usize as i32)
+}
+
 /// The thread-group leader whose tgid is `tgid` in the initial PID namespace, counted.
 fn find_task(tgid: i32) -> Result<ARef<Task>> {
     let _rcu = rcu::read_lock();
@@ -91,12 +105,10 @@ impl Process {
     ///
     /// As for [`Target::open`].
     pub(crate) unsafe fn open(inode: *mut bindings::inode) -> Result<Self> {
-        debugfs_files::opens_allowed()?;
-        STATS.opens.inc();
-        // SAFETY: Per the function's safety requirement, `i_private` holds a tgid.
-        let tgid = unsafe { (*inode).i_private } as usize as i32;
+        // SAFETY: Per the function's safety requirement.
+        let task = unsafe { task_of(inode) }?;
         Ok(Self {
-            pid: task_pid(&*find_task(tgid)?)?,
+            pid: task_pid(&task)?,
         })
     }
 
@@ -141,11 +153,8 @@ impl Target {
     /// `inode` must be one of the per-process files (`process_dirs.rs` put the tgid in
     /// `i_private`).
     pub(crate) unsafe fn open(inode: *mut bindings::inode) -> Result<Self> {
-        debugfs_files::opens_allowed()?;
-        STATS.opens.inc();
-        // SAFETY: Per the function's safety requirement, `i_private` holds a tgid.
-        let tgid = unsafe { (*inode).i_private } as usize as i32;
-        let task = find_task(tgid)?;
+        // SAFETY: Per the function's safety requirement.
+        let task = unsafe { task_of(inode) }?;
         // SAFETY: `task` is a counted reference.
         let mm = unsafe { access::mm_for_read(task.as_ptr()) }.inspect_err(|err| {
             if *err == EACCES {
@@ -180,10 +189,11 @@ impl Target {
         Ok(self.mm.as_ref().and_then(|mm| mm.mmget_not_zero()))
     }
 
-    /// The address space for one `PROCMAP_QUERY`, with an `mmget` reference, `None` when there
-    /// is none (any more). As `/proc`'s ioctl, no look at the process: once it has exited its
-    /// mm has no users left, reaped or not, so the answer is the same as with
-    /// [`Target::mm_for_read`] (`ESRCH` to the caller) without a task lookup per query.
+    /// The address space for one `PROCMAP_QUERY` or `environ` read, with an `mmget` reference,
+    /// `None` when there is none (any more). As `/proc`'s ioctl and `environ_read()`, no look
+    /// at the process: once it has exited its mm has no users left, reaped or not, so a query
+    /// gets the same answer as with [`Target::mm_for_read`] (`ESRCH` to the caller) without a
+    /// task lookup per query, and `environ` reads nothing, as `/proc`'s.
     pub(crate) fn mm_for_query(&self) -> Option<ARef<MmWithUser>> {
         self.mm.as_ref().and_then(|mm| mm.mmget_not_zero())
     }

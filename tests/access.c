@@ -106,6 +106,53 @@ static int compare_as_user(pid_t pid, int expect_errno)
 	return wait_code(child);
 }
 
+/*
+ * cmdline and environ of @pid as the calling process: 0 if /proc's and ours
+ * answer the same (the open's errno, or the same bytes), else 40 plus the
+ * file's index.
+ */
+static int compare_args_files(pid_t pid)
+{
+	static const char *const names[] = { "cmdline", "environ" };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		char p[128], o[128];
+		struct buf want, got;
+		int e1, e2, differ;
+
+		proc_path(p, sizeof(p), pid, names[i]);
+		ours_path(o, sizeof(o), pid, names[i]);
+		e1 = read_all(p, 4096, &want);
+		e2 = read_all(o, 4096, &got);
+		differ = e1 != e2 ||
+			 (!e1 && (want.len != got.len || memcmp(want.data, got.data, got.len)));
+		if (!e1)
+			buf_free(&want);
+		if (!e2)
+			buf_free(&got);
+		if (differ) {
+			fprintf(stderr, "# %s of %d as uid %d/%d: /proc %d, ours %d\n", names[i], pid,
+				getuid(), geteuid(), e1, e2);
+			return 40 + i;
+		}
+	}
+	return 0;
+}
+
+/* compare_args_files() of @pid as USER: 0 or its code (see wait_code()). */
+static int args_files_as_user(pid_t pid)
+{
+	pid_t child = fork();
+
+	if (child == 0) {
+		if (setresgid(USER, USER, USER) || setresuid(USER, USER, USER))
+			_exit(1);
+		_exit(compare_args_files(pid));
+	}
+	return wait_code(child);
+}
+
 TEST(own_process_allowed)
 {
 	pid_t pid = spawn_user_target(0);
@@ -153,6 +200,8 @@ TEST(setuid_refused)
 	ASSERT_EQ(0, wait_ours(pid));
 	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
 	EXPECT_EQ(0, compare_as_user(pid, EACCES));
+	/* cmdline readable, environ refused, as /proc's. */
+	EXPECT_EQ(0, args_files_as_user(pid));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 }
@@ -325,40 +374,6 @@ TEST(landlock_domain_refused)
 	EXPECT_EQ(0, wait_code(parent));
 	kill(outside, SIGKILL);
 	waitpid(outside, NULL, 0);
-}
-
-/*
- * cmdline and environ of @pid as the calling process: 0 if /proc's and ours
- * answer the same (the open's errno, or the same bytes), else 40 plus the
- * file's index.
- */
-static int compare_args_files(pid_t pid)
-{
-	static const char *const names[] = { "cmdline", "environ" };
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		char p[128], o[128];
-		struct buf want, got;
-		int e1, e2, differ;
-
-		proc_path(p, sizeof(p), pid, names[i]);
-		ours_path(o, sizeof(o), pid, names[i]);
-		e1 = read_all(p, 4096, &want);
-		e2 = read_all(o, 4096, &got);
-		differ = e1 != e2 ||
-			 (!e1 && (want.len != got.len || memcmp(want.data, got.data, got.len)));
-		if (!e1)
-			buf_free(&want);
-		if (!e2)
-			buf_free(&got);
-		if (differ) {
-			fprintf(stderr, "# %s of %d as uid %d/%d: /proc %d, ours %d\n", names[i], pid,
-				getuid(), geteuid(), e1, e2);
-			return 40 + i;
-		}
-	}
-	return 0;
 }
 
 /*

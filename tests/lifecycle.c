@@ -441,6 +441,19 @@ static int read_and_close_held(void)
 	return n;
 }
 
+/* Tests that load and unload the module many times: more than the default 30 s. */
+FIXTURE(module) {
+	int unused;
+};
+
+FIXTURE_SETUP(module)
+{
+}
+
+FIXTURE_TEARDOWN(module)
+{
+}
+
 /*
  * Module init fails at each step, five times, while a thread keeps opening
  * our files: no open succeeds before init has finished (so no file outlives
@@ -448,7 +461,7 @@ static int read_and_close_held(void)
  * failure, which on a module that let it open runs freed code (an oops or a
  * KASAN report in the guest log). A later load works.
  */
-TEST(init_failure_with_files_open)
+TEST_F_TIMEOUT(module, init_failure_with_files_open, 120)
 {
 	char params[64], path[128];
 	int step, round, left = 0;
@@ -514,18 +527,6 @@ TEST(rmmod_with_sync_queued)
 }
 
 /* 100 load/unload cycles while readers keep opening and reading. */
-FIXTURE(module) {
-	int unused;
-};
-
-FIXTURE_SETUP(module)
-{
-}
-
-FIXTURE_TEARDOWN(module)
-{
-}
-
 TEST_F_TIMEOUT(module, load_unload_cycles, 600)
 {
 	pthread_t threads[2];

@@ -70,8 +70,8 @@ static inline int wait_ours(int pid)
 {
 	char path[64];
 
-	/* The last file the module creates in the directory. */
-	ours_path(path, sizeof(path), pid, "smaps_rollup");
+	/* The last file the module creates in the directory (process_dirs.rs). */
+	ours_path(path, sizeof(path), pid, "environ");
 	return wait_path(path, 1, 10000) < 0 ? -1 : 0;
 }
 
