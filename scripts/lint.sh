@@ -20,7 +20,9 @@ for p in "$REPO"/kernel/patches/*.patch; do
 		{ echo "$(basename "$p"): $out"; failed=1; }
 done
 [ $failed = 0 ] || die "checkpatch.pl --strict found problems (above)"
-if command -v python3 >/dev/null; then
+if [ -n "${RPM_MUTANT:-}" ]; then
+	log "mutant $RPM_MUTANT applied: tests/mutants.txt not checked against it"
+elif command -v python3 >/dev/null; then
 	python3 "$REPO/scripts/mutants.py" --check || die "update tests/mutants.txt (above)"
 else
 	log "no python3 on the host: tests/mutants.txt not checked against the module"

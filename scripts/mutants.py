@@ -103,7 +103,9 @@ def run(mutant, tree):
                         f'--config-path /build/linux-source-$KSERIES/.rustfmt.toml "$0"', target],
                        cwd=tree, check=True)
     log = os.path.join(SCRATCH, mutant["id"] + ".log")
-    env = dict(os.environ, TESTS=mutant["groups"], GUEST_TIMEOUT=os.environ.get("GUEST_TIMEOUT", "600"))
+    # RPM_MUTANT: lint does not ask that the mutants apply to a tree that carries one.
+    env = dict(os.environ, TESTS=mutant["groups"], GUEST_TIMEOUT=os.environ.get("GUEST_TIMEOUT", "600"),
+               RPM_MUTANT=mutant["id"])
     with open(log, "w") as out:
         # Its own process group, killed whole if we are interrupted: a build or guest left
         # running would write the cache's module and initramfs under the next mutant's run.
