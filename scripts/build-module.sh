@@ -38,7 +38,9 @@ undefined=$(in_root nm "$out/rust_procmaps.ko" | sed -n 's/^ *\([Uvw]\) \(.*\)$/
 weak=$(echo "$undefined" | sed -n 's/^[vw] //p' | tr '\n' ' ')
 [ -z "$weak" ] || die "rust_procmaps.ko references symbols weakly: $weak"
 for sym in $(sed -n 's/^+EXPORT_SYMBOL_GPL(\(.*\));$/\1/p' "$REPO"/kernel/patches/*.patch); do
-	echo "$undefined" | grep -qx "U $sym" ||
+	# A here-string, not a pipe: grep -q stops at the first match, and under
+	# pipefail the echo it leaves behind (SIGPIPE) would fail the check.
+	grep -qx "U $sym" <<<"$undefined" ||
 		die "rust_procmaps.ko does not reference $sym, which kernel/patches/ exports for it"
 done
 # IBT: no kernel function the module hands out a pointer to may be sealed
