@@ -177,7 +177,27 @@ static void run_faults(struct __test_metadata *_metadata, const char *attr,
 	kill_and_reap(target);
 }
 
-TEST(failslab)
+/*
+ * Both tests load and unload the module 20 times under injected failures,
+ * which can take longer than the default 30 s on the debug kernel; whatever
+ * their outcome (a timeout kills the test), injection is turned off after
+ * them, in the harness's own process, or every later test would fail.
+ */
+FIXTURE(inject) {
+	int unused;
+};
+
+FIXTURE_SETUP(inject)
+{
+}
+
+FIXTURE_TEARDOWN_PARENT(inject)
+{
+	configure("failslab", "0");
+	configure("fail_page_alloc", "0");
+}
+
+TEST_F_TIMEOUT(inject, failslab, 120)
 {
 	if (access(FAULT_DIR "failslab", F_OK))
 		SKIP(return, "kernel without CONFIG_FAILSLAB");
@@ -185,7 +205,7 @@ TEST(failslab)
 	run_faults(_metadata, "failslab", "10");
 }
 
-TEST(fail_page_alloc)
+TEST_F_TIMEOUT(inject, fail_page_alloc, 120)
 {
 	if (access(FAULT_DIR "fail_page_alloc", F_OK))
 		SKIP(return, "kernel without CONFIG_FAIL_PAGE_ALLOC");
