@@ -7,6 +7,8 @@
 #                boot it in QEMU, show our maps and smaps_rollup next to /proc's
 #   make check   the same, then run every test in the guest; ends with
 #                "N passed, N failed, N skipped"
+#   make check-debian  the tests on Debian's own kernel configuration, with the
+#                signed module, without and with Secure Boot's lockdown
 #   make bench   contention benchmark on a non-debug kernel (~7 min warm);
 #                results in results/latest/ (bench-quick: CI smoke, ~2 min warm)
 #   make bench-inline  the same with the Rust -> C helpers inlined
@@ -20,7 +22,7 @@
 #                (PROFILE="maps:10000:0 smaps_rollup:1:1024" to choose)
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
-.PHONY: all run check bench bench-quick bench-inline lint kunit mutants rust-analyzer profile modules clean
+.PHONY: all run check check-debian bench bench-quick bench-inline lint kunit mutants rust-analyzer profile modules clean
 
 ifneq ($(KDIR),)
 all: modules
@@ -33,6 +35,9 @@ run:
 
 check:
 	@scripts/run-guest.sh check
+
+check-debian:
+	@scripts/run-guest.sh check-debian
 
 bench:
 	@scripts/run-guest.sh bench

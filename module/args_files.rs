@@ -23,7 +23,7 @@ use kernel::{
 };
 
 use crate::{
-    debugfs_files::FileOps,
+    files::FileOps,
     remote_mem,
     stats::STATS,
     target::{Process, Target},

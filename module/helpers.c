@@ -17,6 +17,7 @@
 #include <linux/mmap_lock.h>
 #include <linux/pagewalk.h>
 #include <linux/pkeys.h>
+#include <linux/proc_fs.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
@@ -124,6 +125,23 @@ __procmaps_helper struct task_struct *rust_procmaps_next_task(struct task_struct
 __procmaps_helper void rust_procmaps_tracepoint_synchronize_unregister(void)
 {
 	tracepoint_synchronize_unregister();
+}
+
+__procmaps_helper const struct proc_ops *
+rust_procmaps_proc_ops_new(const struct file_operations *fops)
+{
+	const struct proc_ops ops = {
+		.proc_open = fops->open,
+		.proc_read = fops->read,
+		.proc_lseek = fops->llseek,
+		.proc_release = fops->release,
+		.proc_ioctl = fops->unlocked_ioctl,
+#ifdef CONFIG_COMPAT
+		.proc_compat_ioctl = fops->compat_ioctl,
+#endif
+	};
+
+	return kmemdup(&ops, sizeof(ops), GFP_KERNEL);
 }
 
 /*

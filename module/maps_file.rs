@@ -9,7 +9,7 @@
 use kernel::prelude::*;
 
 use crate::{
-    debugfs_files::FileOps,
+    files::FileOps,
     mm_lock::Context,
     query,
     seq_out::SeqOut,
@@ -32,6 +32,8 @@ impl View for Maps {
     fn show(out: &mut SeqOut<'_>, shown: Shown<'_>) {
         vma_format::show_map_vma(out, &shown);
     }
+
+    const HAS_IOCTL: bool = true;
 
     // Inlined into the adapter's `unlocked_ioctl`: one call less per query.
     #[inline]

@@ -25,7 +25,7 @@ use kernel::{
 
 use crate::{
     args_files::{CMDLINE_FOPS, ENVIRON_FOPS},
-    debugfs_files::DebugfsDir,
+    files::{self, Dir, FileOps, Fs, ProcOps},
     maps_file::MAPS_FOPS,
     params::{self, InitStep},
     smaps_file::{ROLLUP_FOPS, SMAPS_FOPS},
@@ -50,15 +50,50 @@ extern "C" {
     );
 }
 
+/// The files of a process's directory. `/proc`'s `environ` is 0400 for the process's owner;
+/// ours are root's, and the open's access check decides (args_files.rs).
+static PROCESS_FILES: [(&CStr, &FileOps); 5] = [
+    (c"maps", &MAPS_FOPS),
+    (c"smaps", &SMAPS_FOPS),
+    (c"smaps_rollup", &ROLLUP_FOPS),
+    (c"cmdline", &CMDLINE_FOPS),
+    (c"environ", &ENVIRON_FOPS),
+];
+
+/// The `proc_ops` of `stats` and of each of [`PROCESS_FILES`], for a tree in `/proc`.
+struct ProcFiles {
+    stats: ProcOps,
+    files: KVec<ProcOps>,
+}
+
+impl ProcFiles {
+    fn new() -> Result<Self> {
+        let mut files = KVec::with_capacity(PROCESS_FILES.len(), GFP_KERNEL)?;
+        for (_, fops) in &PROCESS_FILES {
+            files.push(ProcOps::new(fops)?, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            stats: ProcOps::new(&STATS_FOPS)?,
+            files,
+        })
+    }
+}
+
 /// The directory tree: `rust_procmaps/` and one subdirectory per process.
+///
+/// # Invariants
+///
+/// The entries of a tree in `/proc` use the `proc_ops` of `proc_files`, declared last so that
+/// it is dropped after every directory.
 #[pin_data]
 pub(crate) struct ProcessDirs {
     /// Per-process directories by tgid. Declared before `root` so they are removed first.
     #[pin]
-    dirs: Mutex<RBTree<i32, DebugfsDir>>,
+    dirs: Mutex<RBTree<i32, Dir>>,
     #[pin]
     work: Work<ProcessDirs>,
-    root: DebugfsDir,
+    root: Dir,
+    proc_files: Option<ProcFiles>,
 }
 
 impl_has_work! {
@@ -138,16 +173,30 @@ fn live_tgids() -> Result<KVec<i32>> {
 }
 
 impl ProcessDirs {
-    /// Creates `rust_procmaps/` with its `stats` file; per-process directories come with
-    /// [`ProcessDirs::sync`].
-    pub(crate) fn new() -> Result<Arc<Self>> {
-        let root = DebugfsDir::new(c"rust_procmaps", None)?;
-        root.add_file(c"stats", 0o444, core::ptr::null_mut(), &STATS_FOPS)?;
+    /// Creates `rust_procmaps/` in `fs` with its `stats` file; per-process directories come
+    /// with [`ProcessDirs::sync`].
+    pub(crate) fn new(fs: Fs) -> Result<Arc<Self>> {
+        // Declared before `root`: dropped after it if a step below fails.
+        let proc_files = match fs {
+            Fs::Proc => Some(ProcFiles::new()?),
+            Fs::Debugfs => None,
+        };
+        let root = Dir::root(fs, c"rust_procmaps")?;
+        let stats_ops = proc_files.as_ref().map(|p| &p.stats);
+        root.add_file(
+            c"stats",
+            0o444,
+            core::ptr::null_mut(),
+            &STATS_FOPS,
+            stats_ops,
+        )?;
         Arc::pin_init(
+            // INVARIANT: `proc_files` is the last field.
             pin_init!(Self {
                 dirs <- new_mutex!(RBTree::new()),
                 work <- new_work!("rust_procmaps::ProcessDirs::work"),
                 root,
+                proc_files,
             }),
             GFP_KERNEL,
         )
@@ -156,9 +205,10 @@ impl ProcessDirs {
     /// Creates the directories of new processes and removes those of reaped ones.
     ///
     /// Runs only in the work item, and once in module init before any probe can queue the
-    /// work: runs never overlap. The mutex is never held across `debugfs_remove()`, and removal
-    /// never waits for a reader (see `debugfs_files.rs`), so a stuck reader holds up neither
-    /// the removal of its process's directory nor the creation of others. A directory that
+    /// work: runs never overlap. The mutex is never held across a removal, and removal never
+    /// waits for a reader (see `files.rs`: in `/proc` a directory with an open file is left
+    /// for a later run), so a stuck reader holds up neither the removal of its process's
+    /// directory nor the creation of others. A directory that
     /// cannot be created is skipped (the next run tries again); the first error is returned.
     pub(crate) fn sync(&self) -> Result {
         STATS.dir_syncs.inc();
@@ -189,11 +239,14 @@ impl ProcessDirs {
 
     /// Takes the directories of processes not in `tgids` (sorted) out of the tree, and lists
     /// the processes in `tgids` that have no directory.
-    fn diff(&self, tgids: &[i32]) -> Result<(RBTree<i32, DebugfsDir>, KVec<i32>)> {
+    fn diff(&self, tgids: &[i32]) -> Result<(RBTree<i32, Dir>, KVec<i32>)> {
         let mut dirs = self.dirs.lock();
         let mut gone_tgids = KVec::new();
         for tgid in dirs.keys() {
-            if tgids.binary_search(tgid).is_err() {
+            // In `/proc`, not while one of its files is open (`files::OPEN_FILES`): a later run
+            // takes it.
+            let in_use = self.proc_files.is_some() && files::may_have_open_files(*tgid);
+            if tgids.binary_search(tgid).is_err() && !in_use {
                 gone_tgids.push(*tgid, GFP_KERNEL)?;
             }
         }
@@ -213,17 +266,16 @@ impl ProcessDirs {
         Ok((gone, missing))
     }
 
-    fn create_dir(&self, tgid: i32) -> Result<DebugfsDir> {
+    fn create_dir(&self, tgid: i32) -> Result<Dir> {
         let name = CString::try_from_fmt(fmt!("{tgid}"))?;
-        let dir = DebugfsDir::new(&name, Some(&self.root))?;
+        let dir = self.root.subdir(&name)?;
         // The tgid itself is the files' `i_private`; `open` looks the process up by it.
         let data = tgid as usize as *mut c_void;
-        dir.add_file(c"maps", 0o444, data, &MAPS_FOPS)?;
-        dir.add_file(c"smaps", 0o444, data, &SMAPS_FOPS)?;
-        dir.add_file(c"smaps_rollup", 0o444, data, &ROLLUP_FOPS)?;
-        dir.add_file(c"cmdline", 0o444, data, &CMDLINE_FOPS)?;
-        // `/proc`'s is 0400 for the process's owner; ours is root's (args_files.rs).
-        dir.add_file(c"environ", 0o444, data, &ENVIRON_FOPS)?;
+        for (i, (name, fops)) in PROCESS_FILES.iter().enumerate() {
+            // The `proc_ops` outlive the directory (invariant).
+            let proc_ops = self.proc_files.as_ref().and_then(|p| p.files.get(i));
+            dir.add_file(name, 0o444, data, fops, proc_ops)?;
+        }
         Ok(dir)
     }
 

@@ -16,9 +16,11 @@
 #include <linux/spinlock_types.h>
 
 struct file;
+struct file_operations;
 struct inode;
 struct mm_walk;
 struct path;
+struct proc_ops;
 struct seq_file;
 struct task_struct;
 
@@ -61,6 +63,12 @@ struct vm_area_struct *rust_procmaps_get_gate_vma(struct mm_struct *mm);
 struct task_struct *rust_procmaps_next_task(struct task_struct *p);
 /* process_dirs.rs: tracepoint_synchronize_unregister(). */
 void rust_procmaps_tracepoint_synchronize_unregister(void);
+/*
+ * files.rs: a proc_ops with the methods of @fops (struct proc_ops is not in
+ * the kernel crate's bindings), for the tree in /proc under lockdown;
+ * kfree() it once no entry uses it.
+ */
+const struct proc_ops *rust_procmaps_proc_ops_new(const struct file_operations *fops);
 
 /* access.rs: mm_access(@task, PTRACE_MODE_READ_FSCREDS) (kernel/patches/). */
 struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task);

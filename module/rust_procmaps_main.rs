@@ -3,6 +3,10 @@
 //! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `cmdline` and `environ` re-implemented as
 //! debugfs files, read under per-VMA locks.
 //!
+//! On a kernel that is locked down (Secure Boot), debugfs refuses files with an `ioctl`, and
+//! the same tree is served as `/proc/rust_procmaps/PID/...` instead ([`files`]; parameter
+//! `tree`).
+//!
 //! `/sys/kernel/debug/rust_procmaps/PID/{maps,smaps,smaps_rollup}` print exactly what their
 //! `/proc` namesakes print, walking the VMA tree under RCU and holding one per-VMA read lock at
 //! a time, so that a monitoring reader does not stall the monitored process's
@@ -19,16 +23,16 @@
 //!
 //! ```text
 //! process_dirs ─> maps_file ─┬─> query ───┐      (views: format only)
-//!   (debugfs       smaps_file ┼─> vma_seq ─┼─> target ─> access   (pid, mmget, /proc's check)
-//!    tree)                    │  (seq_file │
+//!   (the tree,     smaps_file ┼─> vma_seq ─┼─> target ─> access   (pid, mmget, /proc's check)
+//!    files)                   │  (seq_file │
 //!                             │   adapter) └─> mm_lock ─> params, stats
 //!                             ├─> vma_format ─> seq_out  (VmaCursor: every locking decision)
 //!                             └─> smaps_walk ─> mm_lock
 //! ```
 //!
-//! `gate`, `access`, `params`, `seq_out` and `debugfs_files` are leaves; `stats`
+//! `gate`, `access`, `params`, `seq_out` and `files` are leaves; `stats`
 //! only reads leaves. No file imports the crate root, but for the `LocalModule` type that
-//! `module!` generates there (`debugfs_files`, for `file_operations::owner`); the root
+//! `module!` generates there (`files`, for `file_operations::owner`); the root
 //! copies the parameters into `params` at load.
 
 use kernel::{prelude::*, sync::Arc};
@@ -49,7 +53,7 @@ compile_error!(
 
 mod access;
 mod args_files;
-mod debugfs_files;
+mod files;
 mod gate;
 mod maps_file;
 mod mm_lock;
@@ -66,6 +70,7 @@ mod vma_fields;
 mod vma_format;
 mod vma_seq;
 
+use files::Fs;
 use params::{init_step, InitStep};
 use process_dirs::{ProcessDirs, Tracepoints};
 
@@ -88,6 +93,10 @@ module! {
             default: 0,
             description: "Testing only: every N-th per-VMA lookup of a read or query answers EAGAIN, as for a VMA whose lock count would overflow, so that it falls back to mmap_read_lock as /proc does",
         },
+        tree: u32 {
+            default: 0,
+            description: "Where the files are: 0: /sys/kernel/debug/rust_procmaps, or /proc/rust_procmaps when the kernel is locked down (debugfs then refuses maps' PROCMAP_QUERY ioctl); 1: debugfs; 2: /proc",
+        },
         inject_sync_delay_ms: u32 {
             default: 0,
             description: "Testing only: each queued directory sync (after a fork or a reaped process) first sleeps this many milliseconds, so that unloading finds one pending; 0: none",
@@ -107,6 +116,15 @@ impl kernel::Module for RustProcmaps {
             pr_err!("lock_mode must be 0 (per-VMA) or 1 (mmap_lock)\n");
             return Err(EINVAL);
         }
+        let fs = match module_parameters::tree.value() {
+            0 if files::debugfs_locked_down() => Fs::Proc,
+            0 | 1 => Fs::Debugfs,
+            2 => Fs::Proc,
+            _ => {
+                pr_err!("tree must be 0 (debugfs unless locked down), 1 (debugfs) or 2 (/proc)\n");
+                return Err(EINVAL);
+            }
+        };
         params::set(
             module_parameters::lock_mode.value(),
             module_parameters::inject_init_failure.value(),
@@ -116,7 +134,7 @@ impl kernel::Module for RustProcmaps {
         // Every failure below unwinds what the steps before it did, in reverse: `dirs` and
         // `tracepoints` are dropped, and dropping `Tracepoints` (or a failed registration)
         // unregisters the probes and waits for a sync they queued.
-        let dirs = ProcessDirs::new()?;
+        let dirs = ProcessDirs::new(fs)?;
         init_step(InitStep::Dirs)?;
         // Before any probe can queue the work, so that syncs never overlap.
         dirs.sync()?;
@@ -126,8 +144,11 @@ impl kernel::Module for RustProcmaps {
         dirs.queue();
         init_step(InitStep::Done)?;
         // Last: from here on init cannot fail, so an open file cannot outlive the module.
-        debugfs_files::allow_opens();
-        pr_info!("loaded: /sys/kernel/debug/rust_procmaps/PID/{{maps,smaps,smaps_rollup,cmdline,environ}}\n");
+        files::allow_opens();
+        pr_info!(
+            "loaded: {}/PID/{{maps,smaps,smaps_rollup,cmdline,environ}}\n",
+            fs.path()
+        );
         Ok(Self {
             _tracepoints: tracepoints,
             _dirs: dirs,

@@ -19,7 +19,7 @@
 use kernel::{bindings, mm::MmWithUser, prelude::*};
 
 use crate::{
-    debugfs_files::FileOps,
+    files::FileOps,
     mm_lock::{Context, Locking, VmaCursor, WalkLock},
     seq_out::{self, Line, SeqOut},
     smaps_walk::{self, MemSizeStats, SmallAnonVma, PSS_SHIFT},

@@ -14,7 +14,7 @@ use kernel::{
 };
 
 use crate::{
-    debugfs_files::{self, FileOps},
+    files::{self, FileOps},
     params::{self, LockMode},
 };
 
@@ -191,7 +191,7 @@ unsafe extern "C" fn stats_show(m: *mut bindings::seq_file, _v: *mut c_void) -> 
 ///
 /// Called by the VFS with a valid inode and file.
 unsafe extern "C" fn stats_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-    if let Err(err) = debugfs_files::opens_allowed() {
+    if let Err(err) = files::opens_allowed() {
         return err.to_errno();
     }
     // SAFETY: `file` is valid; `stats_show` matches the signature `single_open` expects.

@@ -16,7 +16,12 @@ use kernel::{
     task::Task,
 };
 
-use crate::{access, debugfs_files, mm_lock::Locking, stats::STATS};
+use crate::{
+    access,
+    files::{self, OpenFile},
+    mm_lock::Locking,
+    stats::STATS,
+};
 
 /// A counted `struct pid`, put on drop.
 ///
@@ -59,11 +64,12 @@ impl Drop for PidRef {
 ///
 /// `inode` must be one of the per-process files (`process_dirs.rs` put the tgid in
 /// `i_private`).
-unsafe fn task_of(inode: *mut bindings::inode) -> Result<ARef<Task>> {
-    debugfs_files::opens_allowed()?;
+unsafe fn task_of(inode: *mut bindings::inode) -> Result<(ARef<Task>, OpenFile)> {
+    files::opens_allowed()?;
     STATS.opens.inc();
     // SAFETY: Per the function's safety requirement, `i_private` holds a tgid.
-    find_task(unsafe { (*inode).i_private } as usize as i32)
+    let tgid = unsafe { (*inode).i_private } as usize as i32;
+    Ok((find_task(tgid)?, OpenFile::new(tgid)))
 }
 
 /// The thread-group leader whose tgid is `tgid` in the initial PID namespace, counted.
@@ -96,6 +102,7 @@ fn task_pid(task: &Task) -> Result<PidRef> {
 /// its address space looked up again at every read (after an exec, the new program's).
 pub(crate) struct Process {
     pid: PidRef,
+    _open: OpenFile,
 }
 
 impl Process {
@@ -106,9 +113,10 @@ impl Process {
     /// As for [`Target::open`].
     pub(crate) unsafe fn open(inode: *mut bindings::inode) -> Result<Self> {
         // SAFETY: Per the function's safety requirement.
-        let task = unsafe { task_of(inode) }?;
+        let (task, open) = unsafe { task_of(inode) }?;
         Ok(Self {
             pid: task_pid(&task)?,
+            _open: open,
         })
     }
 
@@ -143,6 +151,7 @@ pub(crate) struct Target {
     /// `None` for a kernel thread or a process that had exited at open.
     mm: Option<ARef<Mm>>,
     locking: Locking,
+    _open: OpenFile,
 }
 
 impl Target {
@@ -154,7 +163,7 @@ impl Target {
     /// `i_private`).
     pub(crate) unsafe fn open(inode: *mut bindings::inode) -> Result<Self> {
         // SAFETY: Per the function's safety requirement.
-        let task = unsafe { task_of(inode) }?;
+        let (task, open) = unsafe { task_of(inode) }?;
         // SAFETY: `task` is a counted reference.
         let mm = unsafe { access::mm_for_read(task.as_ptr()) }.inspect_err(|err| {
             if *err == EACCES {
@@ -165,6 +174,7 @@ impl Target {
             pid: task_pid(&task)?,
             mm,
             locking: Locking::of_module(),
+            _open: open,
         })
     }
 

@@ -17,7 +17,7 @@ use core::cell::UnsafeCell;
 use kernel::{bindings, error::to_result, mm::MmWithUser, prelude::*, sync::aref::ARef};
 
 use crate::{
-    debugfs_files::FileOps,
+    files::FileOps,
     gate::GateVma,
     mm_lock::{Context, LockedVma, Locking, VmaCursor},
     seq_out::{self, SeqOut},
@@ -42,8 +42,11 @@ pub(crate) trait View: 'static {
     /// Prints the record of `shown`.
     fn show(out: &mut SeqOut<'_>, shown: Shown<'_>);
 
-    /// `unlocked_ioctl` on an open file of `target`; may run at the same time as reads of
-    /// the same file. None by default (`ENOTTY` to the caller).
+    /// Whether the file has an `unlocked_ioctl` ([`View::ioctl`]); `/proc`'s `smaps` has none.
+    const HAS_IOCTL: bool = false;
+
+    /// `unlocked_ioctl` on an open file of `target` (if [`View::HAS_IOCTL`]); may run at the
+    /// same time as reads of the same file.
     fn ioctl(_target: &Target, _cmd: u32, _arg: usize) -> Result {
         Err(ENOIOCTLCMD)
     }
@@ -368,7 +371,13 @@ unsafe extern "C" fn release(inode: *mut bindings::inode, file: *mut bindings::f
     unsafe { bindings::seq_release(inode, file) }
 }
 
-/// The file operations of a [`View`].
+/// The file operations of a [`View`]: `unlocked_ioctl` only where the view has one, as in
+/// `/proc` (and debugfs refuses to open a file with an `ioctl` once the kernel is locked down).
 pub(crate) const fn file_ops<V: View>() -> FileOps {
-    FileOps::seq_file(open::<V>, release).with_ioctl(ioctl::<V>)
+    let ops = FileOps::seq_file(open::<V>, release);
+    if V::HAS_IOCTL {
+        ops.with_ioctl(ioctl::<V>)
+    } else {
+        ops
+    }
 }

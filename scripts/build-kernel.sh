@@ -5,6 +5,9 @@
 #   scripts/build-kernel.sh bench     -> the same options without debugging
 #   scripts/build-kernel.sh bench-inline -> bench's options and
 #                                        CONFIG_RUST_INLINE_HELPERS, with clang 22
+#   scripts/build-kernel.sh debian    -> Debian's own configuration for 7.3
+#                                        (linux-config-7.3), built with gcc-14 as
+#                                        Debian builds it: kernel/debian.config
 # The tree is unpacked from the root's linux-source package and patched with
 # kernel/patches/*.patch (exports only, see Documentation/rust_procmaps.rst);
 # the build dir is keyed by flavour, and a stamp of the config fragments,
@@ -16,9 +19,12 @@ flavour=${1:-debug}
 [ -f "$REPO/kernel/$flavour.config" ] || die "unknown kernel flavour '$flavour'"
 
 # A flavour's fragments: base, then for bench-inline bench's, then its own.
-fragments=("$REPO/kernel/base.config")
+# The debian flavour starts from Debian's file instead of tinyconfig + base.
+fragments=()
+[ "$flavour" = debian ] || fragments+=("$REPO/kernel/base.config")
 [ "$flavour" = bench-inline ] && fragments+=("$REPO/kernel/bench.config")
 fragments+=("$REPO/kernel/$flavour.config")
+debian_config=/usr/src/linux-config-$KSERIES/config.amd64_none_cloud-amd64.xz
 kvars=$(kernel_make_vars "$flavour")
 toolchain_stamps=("$ROOT/.rust_procmaps-toolchain")
 if [ "$flavour" = bench-inline ]; then
@@ -37,6 +43,7 @@ stamp=$ROOT$obj/.rust_procmaps-stamp
 patches=$(cat "${patch_files[@]}" /dev/null | sha256sum | cut -c1-16)
 want=$( (cat "${fragments[@]}"
 	echo "patches $patches"
+	[ "$flavour" != debian ] || in_root dpkg-query -W -f '${Package} ${Version}\n' "linux-config-$KSERIES"
 	for t in "${toolchain_stamps[@]}"; do sed 1d "$t"; done) | sha256sum | cut -c1-16)
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$ROOT$obj/arch/x86/boot/bzImage" ]; then
@@ -69,10 +76,17 @@ fi
 log "configuring the $flavour kernel"
 mkdir -p "$ROOT$obj"
 cat "${fragments[@]}" >"$ROOT$obj/fragment.config"
+if [ "$flavour" = debian ]; then
+	start_config="xz -dc $debian_config >$obj/.config
+	make -s $kvars O=$obj olddefconfig >/dev/null
+	make -s $kvars O=$obj mod2noconfig >/dev/null"
+else
+	start_config="make -s $kvars O=$obj tinyconfig >/dev/null"
+fi
 in_root /bin/bash -c "
 	set -e
 	cd $src
-	make -s $kvars O=$obj tinyconfig >/dev/null
+	$start_config
 	scripts/kconfig/merge_config.sh -m -O $obj $obj/.config $obj/fragment.config >/dev/null
 	make -s $kvars O=$obj olddefconfig >/dev/null
 	make -s $kvars O=$obj rustavailable >/dev/null

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build rust_procmaps.ko against the cached kernel of a flavour
-# (debug|bench|bench-inline).
+# (debug|bench|bench-inline|debian; debian's is signed: rust_procmaps.signed.ko).
 # Output goes to the cache (MO=), never into the repo.
 
 . "$(dirname "$0")/lib.sh"
@@ -47,4 +47,15 @@ done
 # (scripts/check-ibt.py); the list goes to the guest's IBT test.
 in_root python3 "$REPO/scripts/check-ibt.py" "$obj/vmlinux" "$out/rust_procmaps.ko" \
 	"$out/indirect-targets.txt" >&2 || die "IBT check failed"
-echo "$ROOT$out/rust_procmaps.ko"
+ko=$out/rust_procmaps.ko
+if [ "$flavour" = debian ]; then
+	# Signed as a distribution or DKMS signs, with a key the kernel trusts: the
+	# one its build generated and built in (kernel/debian.config). On a Secure
+	# Boot machine it is the user's MOK key instead (README). The unsigned
+	# module stays beside it: under lockdown the guest checks it is refused.
+	cp "$ROOT$ko" "$ROOT$out/rust_procmaps.signed.ko"
+	ko=$out/rust_procmaps.signed.ko
+	in_root "$obj/scripts/sign-file" sha256 "$obj/certs/signing_key.pem" \
+		"$obj/certs/signing_key.x509" "$ko" || die "sign-file failed"
+fi
+echo "$ROOT$ko"

@@ -14,7 +14,9 @@ in_root /bin/bash -c '
 	set -e
 	for src in tests/*.c bench/*.c; do
 		name=$(basename "$src" .c)
-		gcc -static -O2 -Wall -Wextra -Werror -pthread \
+		# *_m32.c: a 32-bit program (the compat ioctl path).
+		case $name in *_m32) bits=-m32 ;; *) bits= ;; esac
+		gcc $bits -static -O2 -Wall -Wextra -Werror -pthread \
 			-I /build/linux-source-'"$KSERIES"'/tools/testing/selftests \
 			-o /build/$(dirname "$src")/$name "$src"
 	done

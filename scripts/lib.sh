@@ -16,11 +16,14 @@ INLINE_BINDGEN=0.72.1
 
 # The make variables of a kernel flavour's toolchain: the root's clang, except
 # for bench-inline, whose CONFIG_RUST_INLINE_HELPERS needs a clang of rustc's
-# LLVM major (22) and a bindgen that works with its libclang.
+# LLVM major (22) and a bindgen that works with its libclang, and for debian,
+# built with gcc-14 as Debian builds it (bindgen still reads the headers with
+# libclang; the kernel's rust/Makefile filters gcc's flags for it).
 kernel_make_vars() {
 	case $1 in
 	bench-inline)
 		echo "LLVM=-22 BINDGEN=/opt/bindgen-$INLINE_BINDGEN/bin/bindgen LIBCLANG_PATH=/usr/lib/llvm-22/lib" ;;
+	debian) echo "CC=gcc-14 HOSTCC=gcc-14" ;;
 	*) echo "LLVM=1" ;;
 	esac
 }

@@ -4,6 +4,11 @@
 #   scripts/run-guest.sh demo          the README's `make run` (debug kernel)
 #   scripts/run-guest.sh check         the README's `make check` (debug kernel):
 #                                      ends with "N passed, N failed, N skipped"
+#   scripts/run-guest.sh check-debian  `make check-debian`: the same tests (but
+#                                      KUnit) on Debian's own configuration, the
+#                                      signed module, booted without lockdown and
+#                                      with lockdown=integrity and =confidentiality
+#                                      (as on Secure Boot machines); one summary
 #   scripts/run-guest.sh bench [--quick]  `make bench` (non-debug kernel)
 #   scripts/run-guest.sh bench-inline  `make bench-inline`: the same on the
 #                                      bench kernel with the Rust -> C helpers
@@ -18,6 +23,9 @@
 # READCOST_BOOTS=N: a full benchmark's extra reader-cost boots (default 4);
 # BENCH_RUNS=0 ... bench --quick: one boot of the reader-cost rows alone.
 # GUEST_APPEND="nokaslr" adds to the guest kernel command line (experiments).
+# LOCKDOWN="integrity" limits check-debian to those boots (none integrity
+# confidentiality by default); RPM_TREE=2 loads the module with tree=2 (its
+# tree in /proc) in any check.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -28,6 +36,7 @@ case $mode in
 bench) flavour=$mode ;;
 bench-inline) flavour=bench-inline mode=bench ;;
 profile) flavour=bench ;;
+check-debian) flavour=debian mode=check ;;
 *) flavour=debug ;;
 esac
 ko=$("$REPO/scripts/build-module.sh" "$flavour")
@@ -43,6 +52,8 @@ for applet in $("$ROOT/usr/bin/busybox" --list); do
 	[ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
 done
 cp "$ko" "$stage/rust_procmaps.ko"
+# A signed module's unsigned twin: lockdown must refuse it (guest-init).
+[ "${ko%.signed.ko}" = "$ko" ] || cp "${ko%.signed.ko}.ko" "$stage/rust_procmaps.unsigned.ko"
 cp "$(dirname "$ko")/indirect-targets.txt" "$stage/indirect-targets"
 cp "$ROOT"/build/tests/* "$stage/tests/"
 cp "$ROOT"/build/bench/* "$stage/bench/"
@@ -68,6 +79,7 @@ append="console=ttyS0 panic=-1 rpm_mode=$mode rpm_interactive=$interactive hugep
 [ -n "${TESTS:-}" ] && append="$append rpm_tests=$TESTS"
 [ -n "${STRESS_SECS:-}" ] && append="$append rpm_stress_secs=$STRESS_SECS"
 [ -n "${STRESS_PROC:-}" ] && append="$append rpm_stress_proc=1"
+[ -n "${RPM_TREE:-}" ] && append="$append rpm_tree=$RPM_TREE"
 # Our debug kernel's configuration has every input the golden tests make
 # (tests/procmaps_util.h: input_failed()); another kernel leaves some out.
 [ "$flavour" = debug ] && append="$append rpm_all_inputs=1"
@@ -86,7 +98,7 @@ qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m 2G -nographic -no-reboot
 	-initrd /build/initramfs-$flavour.gz)
 # The tests' CPU has protection keys (TCG emulates them), so that smaps shows
 # ProtectionKey as on the CPUs users have; the benchmarks keep the default CPU.
-[ "$flavour" = debug ] && qemu+=(-cpu qemu64,+pku)
+[ "$mode" = check ] || [ "$mode" = demo ] && qemu+=(-cpu qemu64,+pku)
 log "booting the $flavour kernel under QEMU (TCG, 2 vCPUs)"
 
 if [ $interactive = 1 ]; then
@@ -107,6 +119,24 @@ boot() {
 	return 0
 }
 
+if [ "$flavour" = debian ]; then
+	# One boot per lockdown level, each log judged on its own; the last line
+	# adds them up.
+	sums=()
+	for level in ${LOCKDOWN:-none integrity confidentiality}; do
+		out=$CACHE/guest-check-debian-$level.log
+		a=$append
+		[ "$level" = none ] || a="$a lockdown=$level"
+		log "check on Debian's configuration, lockdown=$level"
+		boot "$out" "$a"
+		sum=$("$REPO/scripts/check-guest-log.sh" "$out" check | tee /dev/stderr | tail -n1) || true
+		log "lockdown=$level: $sum"
+		sums+=("$sum")
+	done
+	printf '%s\n' "${sums[@]}" | awk '{ p += $1; f += $3; s += $5 }
+		END { printf "%d passed, %d failed, %d skipped\n", p, f, s; exit f > 0 }'
+	exit
+fi
 out=$CACHE/guest-$mode.log
 boot "$out" "$append"
 # Every mode's log is checked for kernel reports; a benchmark also needs numbers.

@@ -9,10 +9,10 @@
 
 . "$(dirname "$0")/lib.sh"
 
-PKGS_BPO="rustc rust-src rust-clippy rust-analyzer linux-source-$KSERIES"
+PKGS_BPO="rustc rust-src rust-clippy rust-analyzer linux-source-$KSERIES linux-config-$KSERIES"
 PKGS="bindgen clang lld llvm make flex bison bc libelf-dev libssl-dev cpio kmod
 python3 busybox-static xz-utils libc6-dev gcc qemu-system-x86 rustfmt gnuplot-nox
-ca-certificates perl"
+ca-certificates perl zstd gcc-multilib"
 want="v1 $PKGS_BPO $PKGS"
 stamp=$ROOT/.rust_procmaps-toolchain
 

@@ -120,8 +120,11 @@ TEST(gate_vma)
 	ASSERT_EQ(0, read_all(ppath, 4096, &proc));
 	ASSERT_EQ(0, read_all(path, 4096, &ours));
 	kill_and_reap(pid);
+	/* Without one (CONFIG_LEGACY_VSYSCALL_NONE, Debian's), ours must have none either. */
 	vsyscall = strstr(proc.data, "[vsyscall]\n");
-	ASSERT_NE(NULL, vsyscall);
+	if (!vsyscall)
+		TH_LOG("no [vsyscall] in /proc on this kernel");
+	ASSERT_TRUE(vsyscall || !all_inputs());
 	EXPECT_EQ(1, starts_with_endbr("get_gate_vma"));
 	EXPECT_EQ(proc.len, ours.len);
 	EXPECT_EQ(0, memcmp(proc.data, ours.data, proc.len));

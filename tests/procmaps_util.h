@@ -14,13 +14,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define DEBUGFS_DIR "/sys/kernel/debug/rust_procmaps"
 #define MODULE_FILE "/rust_procmaps.ko"
+
+/*
+ * The module's tree: /sys/kernel/debug/rust_procmaps, or where the guest's
+ * init found it (RPM_TREE: /proc/rust_procmaps on a locked-down kernel, or
+ * with the module parameter tree=2).
+ */
+static inline const char *ours_dir(void)
+{
+	const char *dir = getenv("RPM_TREE");
+
+	return dir ? dir : "/sys/kernel/debug/rust_procmaps";
+}
+
+/* Whether the tree is in /proc (proc's rules for removed entries and rmmod). */
+static inline int tree_in_proc(void)
+{
+	return !strncmp(ours_dir(), "/proc/", 6);
+}
 
 struct buf {
 	char *data;
@@ -29,7 +48,7 @@ struct buf {
 
 static inline void ours_path(char *out, size_t size, int pid, const char *file)
 {
-	snprintf(out, size, DEBUGFS_DIR "/%d/%s", pid, file);
+	snprintf(out, size, "%s/%d/%s", ours_dir(), pid, file);
 }
 
 static inline void proc_path(char *out, size_t size, int pid, const char *file)
@@ -155,7 +174,10 @@ static inline long long file_value(const char *path, const char *name, char sep)
 /* Value of counter @name in the module's stats file, or -1. */
 static inline long long stat_get(const char *name)
 {
-	return file_value(DEBUGFS_DIR "/stats", name, ' ');
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/stats", ours_dir());
+	return file_value(path, name, ' ');
 }
 
 /* First differing line of two buffers, for failure messages. */
@@ -250,15 +272,21 @@ static inline void kill_and_reap(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-/* Load the module with @params: 0 or -errno (-EEXIST if loaded already). */
+/*
+ * Load the module with @params, after those the guest's init loaded it with
+ * (RPM_MODULE_PARAMS, e.g. tree=2): 0 or -errno (-EEXIST if loaded already).
+ */
 static inline int module_load(const char *params)
 {
 	int fd = open(MODULE_FILE, O_RDONLY);
+	const char *base = getenv("RPM_MODULE_PARAMS");
+	char all[256];
 	int ret;
 
 	if (fd < 0)
 		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0);
+	snprintf(all, sizeof(all), "%s %s", base ? base : "", params);
+	ret = syscall(SYS_finit_module, fd, all, 0);
 	close(fd);
 	return ret ? -errno : 0;
 }
@@ -325,6 +353,41 @@ static inline int input_failed(int failed, const char *what)
 	if (failed && !all_inputs())
 		fprintf(stderr, "# left out, this kernel cannot make it: %s\n", what);
 	return failed && all_inputs();
+}
+
+/*
+ * Configuration-dependent output, probed: whether anonymous mappings can be
+ * named (CONFIG_ANON_VMA_NAME) and whether /proc shows a [vsyscall] line
+ * (not with CONFIG_LEGACY_VSYSCALL_NONE). Debian's kernel has neither; ours
+ * has both (and the debug kernel must: all_inputs()).
+ */
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
+static inline int have_anon_names(void)
+{
+	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int named;
+
+	if (p == MAP_FAILED)
+		return 0;
+	named = !prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, p, 4096, "probe");
+	munmap(p, 4096);
+	return named;
+}
+
+static inline int have_vsyscall(void)
+{
+	struct buf b;
+	int found;
+
+	if (read_all("/proc/self/maps", 4096, &b))
+		return 0;
+	found = strstr(b.data, "[vsyscall]\n") != NULL;
+	buf_free(&b);
+	return found;
 }
 
 #endif /* PROCMAPS_UTIL_H */

@@ -6,7 +6,10 @@
  * reader processes read their maps every way a user can: whole files in
  * random chunk sizes, pread at random offsets, seeking back and forth; and
  * their smaps (random chunk sizes) and smaps_rollup whole; and their cmdline
- * and environ (random chunk sizes).
+ * and environ (random chunk sizes). Two of the targets keep their command line
+ * (PR_SET_MM) on two pages of their own that they drop (MADV_DONTNEED), page
+ * out and write again, so that the cmdline reader takes both of its paths,
+ * per-VMA and access_remote_vm(), under the same chaos; both are counted.
  *
  * Every whole read of maps is checked: lines well formed and never going backwards;
  * for a target that was alive during the whole read, its two anchor VMAs
@@ -19,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -132,16 +136,46 @@ static void *short_thread(void *arg)
 	return arg;
 }
 
+#define ARGS_TEXT "stress\0target\0"
+
+/*
+ * The argument area moved onto [args + PAGE - 8, args + PAGE + 6), across a
+ * page boundary of a mapping of its own; 0 if it could not be moved.
+ */
+static char *move_args(void)
+{
+	char *args = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (args == MAP_FAILED)
+		return NULL;
+	memcpy(args + PAGE - 8, ARGS_TEXT, sizeof(ARGS_TEXT) - 1);
+	if (prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)args + PAGE - 8, 0, 0) ||
+	    prctl(PR_SET_MM, PR_SET_MM_ARG_END,
+		  (unsigned long)args + PAGE - 8 + sizeof(ARGS_TEXT) - 1, 0, 0))
+		return NULL;
+	return args;
+}
+
+/* The moved argument pages dropped or paged out, and written again or not. */
+static void churn_args(char *args, unsigned int *seed)
+{
+	madvise(args, 2 * PAGE, rand_r(seed) % 2 ? MADV_DONTNEED : MADV_PAGEOUT);
+	if (rand_r(seed) % 2)
+		memcpy(args + PAGE - 8, ARGS_TEXT, sizeof(ARGS_TEXT) - 1);
+}
+
 /* A target: anchors, two mutator threads, and a main loop of threads, forks and execs. */
 static void run_target(int slot, int may_exec)
 {
 	unsigned int seed = getpid();
 	char *lo = mmap(NULL, PAGE, ANCHOR_PROT, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *hi = mmap(NULL, PAGE, ANCHOR_PROT, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *args = slot >= 2 ? move_args() : NULL;
 	pthread_t t;
 	long i;
 
-	if (lo == MAP_FAILED || hi == MAP_FAILED)
+	if (lo == MAP_FAILED || hi == MAP_FAILED || (slot >= 2 && !args))
 		_exit(1);
 	sh->anchor_lo[slot] = (unsigned long)lo;
 	sh->anchor_hi[slot] = (unsigned long)hi;
@@ -158,6 +192,8 @@ static void run_target(int slot, int may_exec)
 		pthread_create(&t, NULL, mutator_thread, (void *)i);
 	for (;;) {
 		usleep(2000);
+		if (args)
+			churn_args(args, &seed);
 		switch (rand_r(&seed) % 4) {
 		case 0:
 			if (pthread_create(&t, NULL, short_thread, NULL) == 0) {
@@ -381,6 +417,8 @@ TEST_F_TIMEOUT(stress, readers_x_mutators, 3600)
 	double secs = env ? atof(env) : 20, end;
 	pthread_t threads[READER_THREADS];
 	pid_t readers[READER_PROCS], targets[TARGETS];
+	long long per_vma = stat_get("args_reads_vma_locked");
+	long long fallbacks = stat_get("args_fallbacks_not_present");
 	long i;
 
 	sh = map_shared(1);
@@ -440,6 +478,16 @@ TEST_F_TIMEOUT(stress, readers_x_mutators, 3600)
 	EXPECT_GT(sh->args_reads, 10);
 	EXPECT_GT(sh->mutations, 1000);
 	EXPECT_EQ(0, sh->violations);
+	/* Both of the cmdline reader's paths ran (ours only: /proc has no stats). */
+	if (!getenv("STRESS_PROC")) {
+		long long per_vma_now = stat_get("args_reads_vma_locked");
+		long long fallbacks_now = stat_get("args_fallbacks_not_present");
+
+		printf("# cmdline/environ reads per-VMA %lld, fallbacks for a page not present %lld\n",
+		       per_vma_now - per_vma, fallbacks_now - fallbacks);
+		EXPECT_GT(per_vma_now, per_vma);
+		EXPECT_GT(fallbacks_now, fallbacks);
+	}
 }
 
 int main(int argc, char **argv)
