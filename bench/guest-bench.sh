@@ -127,6 +127,10 @@ for n in 1000 10000 60000; do
 done
 # One VMA of 1 GiB, every 4 KiB page touched (no THP).
 /bench/readcost 1 "$REPS" smaps_rollup 1024
+# smaps: 7.3's /proc reads it under per-VMA locks too (drop_rcu()/reacquire_rcu()
+# around each VMA's walk), so here our per-VMA reader meets the kernel's own.
+/bench/readcost 10000 "$REPS" smaps
+/bench/readcost 1 "$REPS" smaps 1024
 # PROCMAP_QUERY: every VMA, one query each (name and build ID asked for).
 /bench/readcost 10000 "$REPS" query
 /bench/readcost 10000 "$REPS" query -1

@@ -122,10 +122,8 @@ impl FileOps {
     /// callers through `compat_ptr_ioctl`, as `/proc` does).
     pub(crate) const fn with_ioctl(mut self, ioctl: IoctlFn) -> Self {
         self.0.unlocked_ioctl = Some(ioctl);
-        #[cfg(CONFIG_COMPAT)]
-        {
-            self.0.compat_ioctl = Some(bindings::compat_ptr_ioctl);
-        }
+        // The kernel crate's constant: `None` without `CONFIG_COMPAT`, as the C macro.
+        self.0.compat_ioctl = bindings::compat_ptr_ioctl;
         self
     }
 }

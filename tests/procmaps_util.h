@@ -390,4 +390,26 @@ static inline int have_vsyscall(void)
 	return found;
 }
 
+/*
+ * Whether the kernel is locked down at @level or above ("integrity" or
+ * "confidentiality"; /sys/kernel/security/lockdown, which the guest's init
+ * mounts): what lockdown forbids the tests themselves (tracefs, /proc/kcore).
+ */
+static inline int locked_down(const char *level)
+{
+	char line[128] = "";
+	FILE *f = fopen("/sys/kernel/security/lockdown", "r");
+	char *open_bracket;
+
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	open_bracket = strchr(line, '[');
+	if (!open_bracket || !strncmp(open_bracket, "[none]", 6))
+		return 0;
+	return !strcmp(level, "integrity") || !strncmp(open_bracket + 1, level, strlen(level));
+}
+
 #endif /* PROCMAPS_UTIL_H */

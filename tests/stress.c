@@ -177,6 +177,13 @@ static void run_target(int slot, int may_exec)
 
 	if (lo == MAP_FAILED || hi == MAP_FAILED || (slot >= 2 && !args))
 		_exit(1);
+	/*
+	 * The exec that started this image (if any) is over: a read that began
+	 * after the increment before execl() may have opened the old mm, which
+	 * is gone now (ESRCH, as /proc's), so it must see a new generation too,
+	 * before the anchors say the target is back.
+	 */
+	__atomic_fetch_add(&sh->generation[slot], 1, __ATOMIC_RELEASE);
 	sh->anchor_lo[slot] = (unsigned long)lo;
 	sh->anchor_hi[slot] = (unsigned long)hi;
 	/* Readers may only expect our directory once it exists. */
