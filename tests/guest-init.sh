@@ -20,7 +20,7 @@ mount -t devtmpfs dev /dev
 mount -t debugfs -o mode=755 debugfs /sys/kernel/debug
 mount -t tmpfs tmp /tmp
 mode=$(sed -n 's/.*rpm_mode=\([a-z]*\).*/\1/p' /proc/cmdline)
-only=$(sed -n 's/.*rpm_tests=\([a-z_,]*\).*/\1/p' /proc/cmdline)
+only=$(sed -n 's/.*rpm_tests=\([a-z0-9_,]*\).*/\1/p' /proc/cmdline)
 stress=$(sed -n 's/.*rpm_stress_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$stress" ] && export STRESS_SECS=$stress
 grep -q 'rpm_stress_proc=1' /proc/cmdline && export STRESS_PROC=1
@@ -150,11 +150,17 @@ check)
 		[ -x "$t" ] || continue
 		case ",$only," in ,,|*",${t##*/},"*) ;; *) continue ;; esac
 		echo "== test ${t##*/}"
+		# A 32-bit program (the compat ioctl path) needs IA32_EMULATION, which
+		# Debian's kernel has and our debug kernel has not: where it cannot
+		# run (the shell then takes it for a script), it lists no tests.
+		case ${t##*/} in *_m32)
+			if ! "$t" -l >/dev/null 2>&1; then
+				echo "ok 0 guest.${t##*/} # SKIP this kernel runs no 32-bit programs (CONFIG_IA32_EMULATION)"
+				continue
+			fi
+		esac
 		"$t"
-		status=$?
-		echo "== exit ${t##*/} $status"
-		# 126: not executable here (a 32-bit program without IA32_EMULATION).
-		[ $status = 126 ] && echo "ok 0 guest.${t##*/} # SKIP this kernel runs no 32-bit programs (CONFIG_IA32_EMULATION)"
+		echo "== exit ${t##*/} $?"
 		# A group that fails half-way through a reload leaves the module out:
 		# said once, and loaded again so that the next group tests something.
 		if [ ! -d /sys/module/rust_procmaps ]; then
