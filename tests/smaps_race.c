@@ -529,9 +529,17 @@ static void run_migration_readers(struct __test_metadata *_metadata, pid_t pid, 
 		TH_LOG("round %d: %ld reads, %ld compactions, %lld pages migrated; %ld reads with Rss not %ld kB (first: %ld)",
 		       round + 1, reads, runs, migrated, off, rss_kb, first_off);
 	}
+	EXPECT_EQ(0, off);
+	/*
+	 * /proc's control run after ours: on Debian's kernel compaction at times
+	 * moves none of the second target's pages in three rounds (they were
+	 * allocated where the first run's compaction had made room); then the
+	 * control compared nothing, said so.
+	 */
+	if (proc && migrated <= 100 && !off)
+		SKIP(return, "compaction moved no page of the control's target (%lld)", migrated);
 	/* Compaction moved pages meanwhile (about 1000-4000 in 6 s), or the test tested nothing. */
 	EXPECT_GT(migrated, 100);
-	EXPECT_EQ(0, off);
 }
 
 TEST_F_TIMEOUT(migration, ours, 120)
