@@ -191,12 +191,15 @@ TEST(stuck_reader_blocks_nothing)
 	EXPECT_EQ(0, write_str("/proc/sys/kernel/hung_task_timeout_secs", old_timeout));
 
 	/* Resolve the fault: the read completes with the chunk it had made. */
+	TH_LOG("resolving the fault");
 	ASSERT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
 	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
 	zero.range.start = (unsigned long)r.buf;
 	zero.range.len = page;
 	ASSERT_EQ(0, ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
+	TH_LOG("fault resolved; joining the reader");
 	pthread_join(thread, NULL);
+	TH_LOG("reader done: %zd", r.ret);
 	EXPECT_LT(0, r.ret);
 	EXPECT_EQ('\n', r.buf[r.ret > 0 ? r.ret - 1 : 0]);
 	/* The process is gone: reading again says so, as /proc's would. */
