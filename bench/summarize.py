@@ -3,11 +3,15 @@
 """Turn the benchmark guest's BENCH,... lines into raw CSV files, a Markdown
 table and gnuplot data, and check that every arm ran (exit 1 if not).
 
-    summarize.py GUEST_LOG OUT_DIR [READCOST_LOG...]
+    summarize.py GUEST_LOG OUT_DIR [READCOST_LOG...] [--icount ICOUNT_LOG...]
 
 Each READCOST_LOG is the log of a further boot that only timed the reader-cost
 rows: the table then also gives each row's ratio in every boot (the main one
-first) and their median, and readcost_boots.csv has them raw.
+first) and their median, and readcost_boots.csv has them raw. Each ICOUNT_LOG
+is such a boot under QEMU's -icount shift=0,sleep=off, where the guest clock
+advances one nanosecond per executed instruction: its "ms" are millions of
+instructions; the reader-cost table gets their ratio per boot, and
+readcost_icount.csv has them raw.
 """
 import csv
 import statistics
@@ -129,7 +133,10 @@ def readlat_table(readlats, hogvictims, args_stats):
 
 def main():
     log, out = Path(sys.argv[1]), Path(sys.argv[2])
-    extra_logs = [Path(p) for p in sys.argv[3:]]
+    rest = sys.argv[3:]
+    split = rest.index("--icount") if "--icount" in rest else len(rest)
+    extra_logs = [Path(p) for p in rest[:split]]
+    icount_logs = [Path(p) for p in rest[split + 1:]]
     out.mkdir(parents=True, exist_ok=True)
     victims, scanners, readcost, stats, settings = [], [], [], {}, ""
     readlats, hogvictims, args_stats = [], [], {}
@@ -224,16 +231,35 @@ def main():
            f"- against no reader, median of run means: /proc smaps_rollup "
            f"{ratio(pr['mean'], no['mean']):.2f}x, our smaps_rollup {ratio(orl['mean'], no['mean']):.2f}x"]
     md += readlat_table(readlats, hogvictims, args_stats)
+    icounts = [readcost_of(p) for p in icount_logs]
     if readcost:
-        md += ["", "Reader cost (target stopped, whole file, median of the reps):", "",
+        instr_head = (" | /proc (M instructions) | ours (M instructions) | ours / proc, "
+                      "instructions (each -icount boot)") if icounts else ""
+        md += ["", "Reader cost (target stopped, whole file, median of the reps"
+               + ("; instructions: QEMU -icount boots, the guest's clock counting executed "
+                  "instructions, both vCPUs'" if icounts else "") + "):", "",
                "| file | VMAs | touched MiB (4 KiB pages; -1: VMAs separated by holes) | bytes "
-               "| /proc (ms) | ours (ms) | ours / proc |",
-               "| --- | --- | --- | --- | --- | --- | --- |"]
+               "| /proc (ms) | ours (ms) | ours / proc" + instr_head + " |",
+               "| --- " * (7 + (3 if icounts else 0)) + "|"]
         for r in readcost:
+            key = (r["file"], r["vmas"], r["touched_mb"])
+            instr = ""
+            if icounts:
+                same = [b for boot in icounts for b in boot
+                        if (b["file"], b["vmas"], b["touched_mb"]) == key]
+                instr = (f" | {same[0]['proc_ms']:.2f} | {same[0]['ours_ms']:.2f} | "
+                         + " ".join(f"{ratio(b['ours_ms'], b['proc_ms']):.3f}x" for b in same)
+                         if same else " | - | - | -")
             md.append(f"| {r['file']} | {r['vmas']} | {r['touched_mb']} | {r['bytes']} "
                       f"| {r['proc_ms']:.2f} "
                       f"| {r['ours_ms']:.2f} | {ratio(r['ours_ms'], r['proc_ms']):.2f}x"
-                      f"{'' if r['same_size'] else ' (SIZE MISMATCH)'} |")
+                      f"{'' if r['same_size'] else ' (SIZE MISMATCH)'}{instr} |")
+    if icounts:
+        with open(out / "readcost_icount.csv", "w", newline="") as fh:
+            rows = [dict(boot=k, **b) for k, boot in enumerate(icounts) for b in boot]
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
     if readcost and extra_logs:
         boots_md, boots_rows = boots_table([readcost] + [readcost_of(p) for p in extra_logs])
         md += boots_md

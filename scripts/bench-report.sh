@@ -4,9 +4,11 @@
 # A full run also updates results/latest/ in the repo (what the README shows;
 # results/latest-inline/ for make bench-inline); a --quick run (CI smoke) only
 # checks that every arm produced numbers.
-#   scripts/bench-report.sh GUEST_LOG QUICK(0|1) [RESULTS_DIR [READCOST_LOG...]]
+#   scripts/bench-report.sh GUEST_LOG QUICK(0|1) [RESULTS_DIR [READCOST_LOG...]
+#                           [--icount ICOUNT_LOG...]]
 # READCOST_LOGs are the logs of further boots that only timed the reader-cost
 # rows: table.md then also gives each row's ratio per boot and their median.
+# ICOUNT_LOGs: such boots under -icount, their times instruction counts.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -18,10 +20,16 @@ mkdir -p "$out"
 cp "$log_file" "$out/guest.log"
 extra=()
 k=0
+kind=readcost
 for f in "$@"; do
+	if [ "$f" = --icount ]; then
+		kind=icount k=0
+		extra+=(--icount)
+		continue
+	fi
 	k=$((k + 1))
-	cp "$f" "$out/readcost-boot-$k.log"
-	extra+=("/build/bench-results/$stamp/readcost-boot-$k.log")
+	cp "$f" "$out/$kind-boot-$k.log"
+	extra+=("/build/bench-results/$stamp/$kind-boot-$k.log")
 done
 set +e
 in_root python3 bench/summarize.py "/build/bench-results/$stamp/guest.log" "/build/bench-results/$stamp" \
@@ -34,7 +42,7 @@ log "results in $out"
 if [ "$quick" = 0 ] && [ $status = 0 ]; then
 	mkdir -p "$REPO/results/$dir"
 	cp "$out"/{table.md,victim_runs.csv,scanner_runs.csv,readcost.csv,max_latency.png} "$REPO/results/$dir/"
-	for f in readcost_boots.csv readlat_runs.csv hogvictim_runs.csv; do
+	for f in readcost_boots.csv readcost_icount.csv readlat_runs.csv hogvictim_runs.csv; do
 		if [ -f "$out/$f" ]; then
 			cp "$out/$f" "$REPO/results/$dir/"
 		fi

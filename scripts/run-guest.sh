@@ -158,14 +158,34 @@ if [ "$mode" = bench ]; then
 		quiet=1 boot "${extra[-1]}" "${append/rpm_bench=$runs,$secs,/rpm_bench=0,0,}"
 		grep -a '^BENCH,readcost' "${extra[-1]}" || true
 	done
+	# Then READCOST_ICOUNT_BOOTS (default 2) boots of the same rows under
+	# -icount shift=0,sleep=off with one TCG thread: the guest's clock advances
+	# one nanosecond per executed instruction (both vCPUs'), so the "times"
+	# readcost prints are instruction counts, the same from boot to boot.
+	icount=()
+	iboots=0
+	[ $quick = 0 ] && iboots=${READCOST_ICOUNT_BOOTS:-2}
+	timed=("${qemu[@]}")
+	qemu=("${qemu[@]/#tcg/tcg,thread=single}" -icount shift=0,sleep=off)
+	for k in $(seq 1 "$iboots"); do
+		log "reader-cost boot $k of $iboots counting instructions (-icount)"
+		icount+=("$CACHE/guest-$mode-icount-$k.log")
+		quiet=1 boot "${icount[-1]}" "${append/rpm_bench=$runs,$secs,/rpm_bench=0,0,}"
+		grep -a '^BENCH,readcost' "${icount[-1]}" || true
+	done
+	qemu=("${timed[@]}")
 	report=0
 	"$REPO/scripts/bench-report.sh" "$out" "$quick" \
-		"$results" "${extra[@]}" || report=$?
+		"$results" "${extra[@]}" --icount "${icount[@]}" || report=$?
 	# The extra boots' logs are judged too (kernel reports, golden tests).
-	cat "$out" "${extra[@]}" >"$out.all"
+	cat "$out" "${extra[@]}" "${icount[@]}" >"$out.all"
 	for k in $(seq 1 "$boots"); do
 		grep -aq '^== guest done' "${extra[k - 1]}" ||
 			echo "not ok 0 host.readcost_boot_${k}_done" >>"$out.all"
+	done
+	for k in $(seq 1 "$iboots"); do
+		grep -aq '^== guest done' "${icount[k - 1]}" ||
+			echo "not ok 0 host.icount_boot_${k}_done" >>"$out.all"
 	done
 	"$REPO/scripts/check-guest-log.sh" "$out.all" "$mode"
 	exit $report
