@@ -147,6 +147,11 @@ if [ "$mode" = bench ]; then
 	# A full run adds READCOST_BOOTS boots that only time the reader-cost rows
 	# (golden tests first, as every benchmark boot): one boot's ratios move by
 	# 10-20 % from boot to boot, the median over boots much less.
+	# readcost_boot LOG: one boot that only times the reader-cost rows.
+	readcost_boot() {
+		quiet=1 boot "$1" "${append/rpm_bench=$runs,$secs,/rpm_bench=0,0,}"
+		grep -a '^BENCH,readcost' "$1" || true
+	}
 	extra=()
 	results=latest
 	[ "$flavour" = bench-inline ] && results=latest-inline
@@ -155,8 +160,7 @@ if [ "$mode" = bench ]; then
 	for k in $(seq 1 "$boots"); do
 		log "reader-cost boot $k of $boots"
 		extra+=("$CACHE/guest-$mode-readcost-$k.log")
-		quiet=1 boot "${extra[-1]}" "${append/rpm_bench=$runs,$secs,/rpm_bench=0,0,}"
-		grep -a '^BENCH,readcost' "${extra[-1]}" || true
+		readcost_boot "${extra[-1]}"
 	done
 	# Then READCOST_ICOUNT_BOOTS (default 2) boots of the same rows under
 	# -icount shift=0,sleep=off with one TCG thread: the guest's clock advances
@@ -170,8 +174,7 @@ if [ "$mode" = bench ]; then
 	for k in $(seq 1 "$iboots"); do
 		log "reader-cost boot $k of $iboots counting instructions (-icount)"
 		icount+=("$CACHE/guest-$mode-icount-$k.log")
-		quiet=1 boot "${icount[-1]}" "${append/rpm_bench=$runs,$secs,/rpm_bench=0,0,}"
-		grep -a '^BENCH,readcost' "${icount[-1]}" || true
+		readcost_boot "${icount[-1]}"
 	done
 	qemu=("${timed[@]}")
 	report=0
@@ -179,13 +182,9 @@ if [ "$mode" = bench ]; then
 		"$results" "${extra[@]}" --icount "${icount[@]}" || report=$?
 	# The extra boots' logs are judged too (kernel reports, golden tests).
 	cat "$out" "${extra[@]}" "${icount[@]}" >"$out.all"
-	for k in $(seq 1 "$boots"); do
-		grep -aq '^== guest done' "${extra[k - 1]}" ||
-			echo "not ok 0 host.readcost_boot_${k}_done" >>"$out.all"
-	done
-	for k in $(seq 1 "$iboots"); do
-		grep -aq '^== guest done' "${icount[k - 1]}" ||
-			echo "not ok 0 host.icount_boot_${k}_done" >>"$out.all"
+	for f in "${extra[@]}" "${icount[@]}"; do
+		grep -aq '^== guest done' "$f" ||
+			echo "not ok 0 host.$(basename "$f" .log)_done" >>"$out.all"
 	done
 	"$REPO/scripts/check-guest-log.sh" "$out.all" "$mode"
 	exit $report

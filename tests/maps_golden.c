@@ -196,7 +196,7 @@ static int missing_kinds(int pid)
 		"/dev/mem", /* last: only where every input is made (input_failed()) */
 	};
 	size_t i, n = sizeof(kinds) / sizeof(kinds[0]) - !all_inputs();
-	int missing = 0;
+	int missing = 0, anon_names = have_anon_names(), vsyscall = have_vsyscall();
 	char path[64];
 	struct buf b;
 
@@ -205,8 +205,8 @@ static int missing_kinds(int pid)
 		return -1;
 	for (i = 0; i < n; i++) {
 		/* What this kernel's configuration has not: /proc shows none either. */
-		if ((!have_anon_names() && !strncmp(kinds[i], "[anon", 5)) ||
-		    (!have_vsyscall() && !strcmp(kinds[i], "[vsyscall]")))
+		if ((!anon_names && !strncmp(kinds[i], "[anon", 5)) ||
+		    (!vsyscall && !strcmp(kinds[i], "[vsyscall]")))
 			continue;
 		if (!strstr(b.data, kinds[i])) {
 			fprintf(stderr, "# no mapping like '%s'\n", kinds[i]);
