@@ -100,6 +100,13 @@ qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m 2G -nographic -no-reboot
 # The tests' CPU has protection keys (TCG emulates them), so that smaps shows
 # ProtectionKey as on the CPUs users have; the benchmarks keep the default CPU.
 [ "$mode" = check ] || [ "$mode" = demo ] && qemu+=(-cpu qemu64,+pku)
+# Debian's kernel has NUMA: its tests run on two nodes of 1 GiB and a vCPU
+# each, as a two-socket machine (pages move between nodes on demand). One
+# vCPU per socket: two nodes sharing a package's cache is a topology the
+# kernel WARNs about.
+[ "$flavour" = debian ] && [ "$mode" = check ] &&
+	qemu+=(-smp 2,sockets=2 -object memory-backend-ram,id=m0,size=1G -numa node,nodeid=0,cpus=0,memdev=m0
+		-object memory-backend-ram,id=m1,size=1G -numa node,nodeid=1,cpus=1,memdev=m1)
 log "booting the $flavour kernel under QEMU (TCG, 2 vCPUs)"
 
 if [ $interactive = 1 ]; then

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -429,10 +430,11 @@ TEST_F_TIMEOUT(resume, proc, 120)
 }
 
 /*
- * Migration entries: compaction moves the pages of a stopped target while
- * readers read its rollup. A page being moved is a migration entry in its
- * PTE for a moment; /proc counts it in Rss as the page it stands for, so the
- * Rss of a stopped process never changes. 32 MiB of pages, every other one
+ * Migration entries: compaction (or, on two NUMA nodes, migrate_pages(2))
+ * moves the pages of a stopped target while readers read its rollup. A page
+ * being moved is a migration entry in its PTE for a moment; /proc counts it
+ * in Rss as the page it stands for, so the Rss of a stopped process never
+ * changes. 32 MiB of pages, every other one
  * freed so that compaction has holes to close, no THP.
  */
 #define MIGRATE_PAGES 8192UL
@@ -475,6 +477,7 @@ FIXTURE_TEARDOWN(migration)
 }
 
 static volatile int stop_compacting;
+static pid_t migration_target;
 
 static void *compact(void *arg)
 {
@@ -482,6 +485,30 @@ static void *compact(void *arg)
 
 	while (!stop_compacting) {
 		write_str("/proc/sys/vm/compact_memory", "1");
+		(*runs)++;
+	}
+	return NULL;
+}
+
+/* A NUMA machine with memory on a second node (make check-debian's guest). */
+static int two_nodes(void)
+{
+	return access("/sys/devices/system/node/node1/meminfo", F_OK) == 0;
+}
+
+/*
+ * On two nodes every page of the target moves on demand: migrate_pages(2)
+ * from one node to the other and back, each call the whole target, where
+ * compaction moves only what lies below its free scanner.
+ */
+static void *move_between_nodes(void *arg)
+{
+	long *runs = arg;
+
+	while (!stop_compacting) {
+		unsigned long from = 1UL << (*runs % 2), to = 1UL << ((*runs + 1) % 2);
+
+		syscall(SYS_migrate_pages, migration_target, 8 * sizeof(unsigned long), &from, &to);
 		(*runs)++;
 	}
 	return NULL;
@@ -511,7 +538,9 @@ static void run_migration_readers(struct __test_metadata *_metadata, pid_t pid, 
 		else
 			ours_path(path, sizeof(path), pid, "smaps_rollup");
 		stop_compacting = 0;
-		ASSERT_EQ(0, pthread_create(&thread, NULL, compact, &runs));
+		migration_target = pid;
+		ASSERT_EQ(0, pthread_create(&thread, NULL, two_nodes() ? move_between_nodes : compact,
+					    &runs));
 		while (now_ms() < end) {
 			struct buf b;
 			long rss;
@@ -526,8 +555,9 @@ static void run_migration_readers(struct __test_metadata *_metadata, pid_t pid, 
 		stop_compacting = 1;
 		pthread_join(thread, NULL);
 		migrated = file_value("/proc/vmstat", "pgmigrate_success", ' ') - migrated;
-		TH_LOG("round %d: %ld reads, %ld compactions, %lld pages migrated; %ld reads with Rss not %ld kB (first: %ld)",
-		       round + 1, reads, runs, migrated, off, rss_kb, first_off);
+		TH_LOG("round %d: %ld reads, %ld %s, %lld pages migrated; %ld reads with Rss not %ld kB (first: %ld)",
+		       round + 1, reads, runs, two_nodes() ? "moves between nodes" : "compactions",
+		       migrated, off, rss_kb, first_off);
 	}
 	EXPECT_EQ(0, off);
 	/*

@@ -184,8 +184,8 @@ static void run_target(int slot, int may_exec)
 	 * before the anchors say the target is back.
 	 */
 	__atomic_fetch_add(&sh->generation[slot], 1, __ATOMIC_RELEASE);
-	sh->anchor_lo[slot] = (unsigned long)lo;
 	sh->anchor_hi[slot] = (unsigned long)hi;
+	__atomic_store_n(&sh->anchor_lo[slot], (unsigned long)lo, __ATOMIC_RELEASE);
 	/* Readers may only expect our directory once it exists. */
 	{
 		char path[128];
@@ -289,11 +289,20 @@ static int target_gone(int slot, pid_t pid, unsigned long gen)
 {
 	char path[64];
 
-	if (sh->pids[slot] != pid || sh->generation[slot] != gen)
+	/*
+	 * The anchor before the generation: a read that failed because an exec
+	 * dropped the old mm finds the anchor still 0, or set by the new image,
+	 * which bumped the generation before setting it. Read the other way
+	 * round, the generation could be read just before that bump and the
+	 * anchor just after (seen once in CI).
+	 */
+	if (__atomic_load_n(&sh->anchor_lo[slot], __ATOMIC_ACQUIRE) == 0)
 		return 1;
-	/* A zombie or an exec also ends what an open file can show. */
+	if (sh->pids[slot] != pid || __atomic_load_n(&sh->generation[slot], __ATOMIC_ACQUIRE) != gen)
+		return 1;
+	/* A zombie also ends what an open file can show. */
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	return access(path, F_OK) != 0 || sh->anchor_lo[slot] == 0;
+	return access(path, F_OK) != 0;
 }
 
 /*
