@@ -7,6 +7,9 @@
 RUNS=$1 SECS=$2 REPS=$3
 D=/sys/kernel/debug/rust_procmaps
 ARMS="none proc_maps ours_maps ours_mmap proc_rollup ours_rollup"
+# numa_maps, where the kernel has it (CONFIG_NUMA).
+[ -e /proc/self/numa_maps ] && ARMS="$ARMS proc_numa ours_numa"
+NARMS=$(echo $ARMS | wc -w)
 
 mode=
 load() {
@@ -36,6 +39,8 @@ path_of() {
 	ours_maps|ours_mmap) echo $D/$2/maps ;;
 	proc_rollup) echo /proc/$2/smaps_rollup ;;
 	ours_rollup) echo $D/$2/smaps_rollup ;;
+	proc_numa) echo /proc/$2/numa_maps ;;
+	ours_numa) echo $D/$2/numa_maps ;;
 	esac
 }
 
@@ -44,7 +49,7 @@ round=0
 while [ $round -lt "$RUNS" ]; do
 	round=$((round + 1))
 	# Rotate the order so that no arm always runs first or last in a round.
-	order=$(rotate $(((round - 1) % 6)) $ARMS)
+	order=$(rotate $(((round - 1) % NARMS)) $ARMS)
 	for arm in $order; do
 		case $arm in ours_mmap) load 1 ;; *) load 0 ;; esac
 		rm -f /tmp/ready /tmp/go /tmp/stop
@@ -131,6 +136,11 @@ done
 # around each VMA's walk), so here our per-VMA reader meets the kernel's own.
 /bench/readcost 10000 "$REPS" smaps
 /bench/readcost 1 "$REPS" smaps 1024
+# numa_maps: read under per-VMA locks by 7.3's /proc too.
+if [ -e /proc/self/numa_maps ]; then
+	/bench/readcost 10000 "$REPS" numa_maps
+	/bench/readcost 1 "$REPS" numa_maps 1024
+fi
 # PROCMAP_QUERY: every VMA, one query each (name and build ID asked for).
 /bench/readcost 10000 "$REPS" query
 /bench/readcost 10000 "$REPS" query -1

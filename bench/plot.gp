@@ -6,8 +6,8 @@ set title title noenhanced
 set bmargin 4
 set ylabel "max mmap/munmap latency per run (ms, log scale)"
 set logscale y
-set xrange [-0.6:5.6]
-set xtics noenhanced ("no reader" 0, "/proc maps" 1, "our maps" 2, "our maps\nlock_mode=1" 3, "/proc\nsmaps_rollup" 4, "our\nsmaps_rollup" 5)
+set xrange [-0.6:7.6]
+set xtics noenhanced ("no reader" 0, "/proc maps" 1, "our maps" 2, "our maps\nlock_mode=1" 3, "/proc\nsmaps_rollup" 4, "our\nsmaps_rollup" 5, "/proc\nnuma_maps" 6, "our\nnuma_maps" 7)
 set grid ytics
 unset key
 set jitter overlap 0.02 spread 0.4

@@ -18,7 +18,8 @@ import statistics
 import sys
 from pathlib import Path
 
-ARMS = ["none", "proc_maps", "ours_maps", "ours_mmap", "proc_rollup", "ours_rollup"]
+ARMS = ["none", "proc_maps", "ours_maps", "ours_mmap", "proc_rollup", "ours_rollup",
+        "proc_numa", "ours_numa"]
 ARM_TEXT = {
     "none": "no reader (floor)",
     "proc_maps": "/proc/PID/maps (7.3: per-VMA locks in C)",
@@ -26,6 +27,8 @@ ARM_TEXT = {
     "ours_mmap": "our maps, lock_mode=1 (mmap_read_lock per chunk)",
     "proc_rollup": "/proc/PID/smaps_rollup (7.3: mmap_read_lock)",
     "ours_rollup": "our smaps_rollup (per-VMA locks)",
+    "proc_numa": "/proc/PID/numa_maps (7.3: per-VMA locks in C)",
+    "ours_numa": "our numa_maps (per-VMA locks)",
 }
 
 
@@ -182,8 +185,11 @@ def main():
                 w.writeheader()
                 w.writerows(rows)
 
+    # The arms the guest ran (the numa_maps ones only on a kernel with CONFIG_NUMA).
+    ran = settings.split("arms=")[1].split(";") if "arms=" in settings else ARMS
+    arms = [a for a in ARMS if a in ran]
     per = {}
-    for arm in ARMS:
+    for arm in arms:
         v = [r for r in victims if r["arm"] == arm]
         s = [r for r in scanners if r["arm"] == arm]
         per[arm] = dict(
@@ -204,7 +210,7 @@ def main():
           "| median of run max (ms) | runs with max > 0.5 ms | victim ops/run "
           "| scans/s per scanner | bytes/scan | MB/s per scanner | scanner errors |",
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for arm in ARMS:
+    for arm in arms:
         p = per[arm]
         reader = arm != "none"
         md.append(f"| {ARM_TEXT[arm]} | {p['runs']} | {p['mean']:.4f} | {p['p99']:.4f} "
@@ -230,6 +236,12 @@ def main():
            f"scanner throughput ours / /proc {ratio(orl['mbps'], pr['mbps']):.2f}x in bytes/s",
            f"- against no reader, median of run means: /proc smaps_rollup "
            f"{ratio(pr['mean'], no['mean']):.2f}x, our smaps_rollup {ratio(orl['mean'], no['mean']):.2f}x"]
+    if "ours_numa" in per and "proc_numa" in per:
+        on, pn = per["ours_numa"], per["proc_numa"]
+        md += [f"- our numa_maps / /proc numa_maps: median of run means "
+               f"{ratio(on['mean'], pn['mean']):.2f}x, median of run p99 {ratio(on['p99'], pn['p99']):.2f}x, "
+               f"median of run max {ratio(on['max'], pn['max']):.2f}x; scanner throughput "
+               f"{ratio(on['mbps'], pn['mbps']):.2f}x in bytes/s"]
     md += readlat_table(readlats, hogvictims, args_stats)
     icounts = [readcost_of(p) for p in icount_logs]
     if readcost:
@@ -277,12 +289,13 @@ def main():
 
     # gnuplot data: arm index, per-run max latency (ms).
     with open(out / "max_latency.dat", "w") as fh:
-        for i, arm in enumerate(ARMS):
+        for arm in arms:
+            i = ARMS.index(arm)
             for r in victims:
                 if r["arm"] == arm:
                     fh.write(f"{i} {r['max']}\n")
 
-    missing = [a for a in ARMS if per[a]["runs"] == 0 or per[a]["ops"] == 0 or
+    missing = [a for a in arms if per[a]["runs"] == 0 or per[a]["ops"] == 0 or
                (a != "none" and not per[a]["scans"] > 0)]
     missing += [a for a in RARMS
                 if (a != "busy_none" and not any(r["arm"] == a and r["reads"] > 0 for r in readlats))

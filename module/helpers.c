@@ -13,6 +13,7 @@
 #include <linux/fs.h>
 #include <linux/hugetlb.h>
 #include <linux/leafops.h>
+#include <linux/mempolicy.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/pagewalk.h>
@@ -508,6 +509,91 @@ __procmaps_helper int rust_procmaps_vma_pkey(struct vm_area_struct *vma)
 {
 	return arch_pkeys_enabled() ? vma_pkey(vma) : -1;
 }
+
+#ifdef CONFIG_NUMA
+__procmaps_helper struct mempolicy *rust_procmaps_task_mempolicy_get(struct task_struct *task)
+{
+	struct mempolicy *pol;
+
+	task_lock(task);
+	pol = get_task_policy(task);
+	mpol_get(pol);
+	task_unlock(task);
+	return pol;
+}
+
+__procmaps_helper void rust_procmaps_mpol_put(struct mempolicy *pol)
+{
+	mpol_put(pol);
+}
+
+__procmaps_helper void rust_procmaps_vma_policy_str(struct vm_area_struct *vma,
+						    struct mempolicy *task_pol, char *buf,
+						    int len)
+{
+	struct mempolicy *pol;
+	pgoff_t ilx;
+
+	pol = __get_vma_policy(vma, vma->vm_start, &ilx);
+	if (pol) {
+		mpol_to_str(buf, len, pol);
+		mpol_cond_put(pol);
+	} else {
+		mpol_to_str(buf, len, task_pol);
+	}
+}
+
+/*
+ * The folio tests of gather_stats() and the page tests of
+ * can_gather_numa_stats() in one call, a page at a time (numa_maps.rs decides
+ * which apply to the entry).
+ */
+__procmaps_helper void rust_procmaps_numa_page(struct page *page,
+					       struct rust_procmaps_numa_page *out)
+{
+	struct folio *folio = page_folio(page);
+	int nid = page_to_nid(page);
+
+	out->nid = nid;
+	/* As smaps: CONFIG_PAGE_MAPCOUNT, which our configurations and Debian's enable. */
+	out->mapcount = rust_procmaps_folio_precise_page_mapcount(folio, page);
+	out->tests = (folio_test_dirty(folio) ? RUST_PROCMAPS_NUMA_DIRTY : 0) |
+		     (folio_test_swapcache(folio) ? RUST_PROCMAPS_NUMA_SWAPCACHE : 0) |
+		     (folio_test_active(folio) || folio_test_unevictable(folio) ?
+			      RUST_PROCMAPS_NUMA_ACTIVE : 0) |
+		     (folio_test_writeback(folio) ? RUST_PROCMAPS_NUMA_WRITEBACK : 0) |
+		     (folio_test_anon(folio) ? RUST_PROCMAPS_NUMA_ANON : 0) |
+		     (PageReserved(page) ? RUST_PROCMAPS_NUMA_RESERVED : 0) |
+		     (!node_isset(nid, node_states[N_MEMORY]) ?
+			      RUST_PROCMAPS_NUMA_NO_MEMORY : 0);
+}
+
+__procmaps_helper bool rust_procmaps_node_has_memory(int nid)
+{
+	return node_state(nid, N_MEMORY);
+}
+
+/* The numa_maps walk: the callbacks are in numa_maps.rs. */
+static const struct mm_walk_ops numa_ops[2] = {
+	[false] = {
+		.pmd_entry = rust_procmaps_numa_pmd_entry,
+		.hugetlb_entry = rust_procmaps_numa_hugetlb_entry,
+		.walk_lock = PGWALK_VMA_RDLOCK_VERIFY,
+	},
+	[true] = {
+		.pmd_entry = rust_procmaps_numa_pmd_entry,
+		.hugetlb_entry = rust_procmaps_numa_hugetlb_entry,
+		.walk_lock = PGWALK_RDLOCK,
+	},
+};
+
+__procmaps_helper int rust_procmaps_walk_numa(struct vm_area_struct *vma, bool mmap_locked,
+					      void *private)
+{
+	return walk_page_range_vma(vma, vma->vm_start, vma->vm_end,
+				   &numa_ops[mmap_locked], private);
+}
+#endif /* CONFIG_NUMA */
 
 /*
  * remote_mem.rs: the page mapped at @addr in @vma, with a reference on its

@@ -29,7 +29,13 @@ impl View for Maps {
     // A line is formatted into the seq_file buffer: nothing sleeps.
     const CONTEXT: Context = Context::NoSleep;
 
-    fn show(out: &mut SeqOut<'_>, shown: Shown<'_>) {
+    type ChunkData = ();
+
+    fn chunk_data(_target: &Target) -> Result {
+        Ok(())
+    }
+
+    fn show(out: &mut SeqOut<'_>, shown: Shown<'_>, _data: &mut ()) {
         vma_format::show_map_vma(out, &shown);
     }
 

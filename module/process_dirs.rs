@@ -52,10 +52,13 @@ extern "C" {
 
 /// The files of a process's directory. `/proc`'s `environ` is 0400 for the process's owner;
 /// ours are root's, and the open's access check decides (args_files.rs).
-static PROCESS_FILES: [(&CStr, &FileOps); 5] = [
+static PROCESS_FILES: &[(&CStr, &FileOps)] = &[
     (c"maps", &MAPS_FOPS),
     (c"smaps", &SMAPS_FOPS),
     (c"smaps_rollup", &ROLLUP_FOPS),
+    // As in `/proc`, only with `CONFIG_NUMA`.
+    #[cfg(CONFIG_NUMA)]
+    (c"numa_maps", &crate::numa_maps::NUMA_MAPS_FOPS),
     (c"cmdline", &CMDLINE_FOPS),
     (c"environ", &ENVIRON_FOPS),
 ];
@@ -69,7 +72,7 @@ struct ProcFiles {
 impl ProcFiles {
     fn new() -> Result<Self> {
         let mut files = KVec::with_capacity(PROCESS_FILES.len(), GFP_KERNEL)?;
-        for (_, fops) in &PROCESS_FILES {
+        for (_, fops) in PROCESS_FILES {
             files.push(ProcOps::new(fops)?, GFP_KERNEL)?;
         }
         Ok(Self {

@@ -179,6 +179,50 @@ unsigned long rust_procmaps_vma_mmu_pagesize(struct vm_area_struct *vma);
 bool rust_procmaps_thp_eligible(struct vm_area_struct *vma);
 int rust_procmaps_vma_pkey(struct vm_area_struct *vma);
 
+#ifdef CONFIG_NUMA
+struct mempolicy;
+/*
+ * numa_maps.rs: hold_task_mempolicy(): get_task_policy() (kernel/patches/)
+ * under task_lock(), referenced; mpol_put() drops it.
+ */
+struct mempolicy *rust_procmaps_task_mempolicy_get(struct task_struct *task);
+void rust_procmaps_mpol_put(struct mempolicy *pol);
+/*
+ * numa_maps.rs: the policy text show_numa_map() prints for @vma (held by the
+ * caller): its own or shared policy (__get_vma_policy(), kernel/patches/), or
+ * else @task_pol, by mpol_to_str() (kernel/patches/) into @buf.
+ */
+void rust_procmaps_vma_policy_str(struct vm_area_struct *vma,
+				  struct mempolicy *task_pol, char *buf, int len);
+/* numa_maps.rs: what gather_stats() reads of a page (struct NumaPage there). */
+#define RUST_PROCMAPS_NUMA_DIRTY	BIT(0)
+#define RUST_PROCMAPS_NUMA_SWAPCACHE	BIT(1)
+#define RUST_PROCMAPS_NUMA_ACTIVE	BIT(2)	/* active or unevictable */
+#define RUST_PROCMAPS_NUMA_WRITEBACK	BIT(3)
+#define RUST_PROCMAPS_NUMA_ANON		BIT(4)
+#define RUST_PROCMAPS_NUMA_RESERVED	BIT(5)	/* PageReserved() */
+#define RUST_PROCMAPS_NUMA_NO_MEMORY	BIT(6)	/* its node is not N_MEMORY */
+struct rust_procmaps_numa_page {
+	int nid;
+	int mapcount;		/* folio_precise_page_mapcount() */
+	unsigned int tests;	/* RUST_PROCMAPS_NUMA_* */
+};
+
+void rust_procmaps_numa_page(struct page *page,
+			     struct rust_procmaps_numa_page *out);
+/* numa_maps.rs: node_state(@nid, N_MEMORY). */
+bool rust_procmaps_node_has_memory(int nid);
+/* numa_maps.rs: the mm_walk_ops callbacks (defined in Rust). */
+int rust_procmaps_numa_pmd_entry(pmd_t *pmd, unsigned long addr,
+				 unsigned long end, struct mm_walk *walk);
+int rust_procmaps_numa_hugetlb_entry(pte_t *pte, unsigned long hmask,
+				     unsigned long addr, unsigned long end,
+				     struct mm_walk *walk);
+/* numa_maps.rs: walk_page_range_vma() of all of @vma with those callbacks. */
+int rust_procmaps_walk_numa(struct vm_area_struct *vma, bool mmap_locked,
+			    void *private);
+#endif /* CONFIG_NUMA */
+
 /*
  * remote_mem.rs: the page at @addr of @vma (read-locked by the caller), its
  * folio referenced, or NULL where no normal page is present; then the copy

@@ -57,6 +57,8 @@ mod files;
 mod gate;
 mod maps_file;
 mod mm_lock;
+#[cfg(CONFIG_NUMA)]
+mod numa_maps;
 mod params;
 mod process_dirs;
 mod query;
@@ -146,8 +148,9 @@ impl kernel::Module for RustProcmaps {
         // Last: from here on init cannot fail, so an open file cannot outlive the module.
         files::allow_opens();
         pr_info!(
-            "loaded: {}/PID/{{maps,smaps,smaps_rollup,cmdline,environ}}\n",
-            fs.path()
+            "loaded: {}/PID/{{maps,smaps,smaps_rollup,{}cmdline,environ}}\n",
+            fs.path(),
+            if cfg!(CONFIG_NUMA) { "numa_maps," } else { "" }
         );
         Ok(Self {
             _tracepoints: tracepoints,

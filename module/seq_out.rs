@@ -107,8 +107,14 @@ impl<'a> SeqOut<'a> {
 
     /// `seq_path(m, path, "\n")`: the path, with newlines escaped as `\012`.
     pub(crate) fn path(&mut self, path: &bindings::path) {
-        // SAFETY: `m` is being filled (invariant); `path` is a valid path (a reference).
-        unsafe { bindings::seq_path(self.m.as_ptr(), path, c"\n".as_char_ptr()) };
+        self.path_escaped(path, c"\n");
+    }
+
+    /// `seq_path(m, path, esc)`: the path, with the bytes of `esc` escaped as octal.
+    pub(crate) fn path_escaped(&mut self, path: &bindings::path, esc: &CStr) {
+        // SAFETY: `m` is being filled (invariant); `path` is a valid path (a reference), `esc`
+        // a C string.
+        unsafe { bindings::seq_path(self.m.as_ptr(), path, esc.as_char_ptr()) };
     }
 
     /// The kernel crate's view, for `seq_print!`.

@@ -183,7 +183,13 @@ impl View for Smaps {
     // The page-table walk sleeps.
     const CONTEXT: Context = Context::MaySleep;
 
-    fn show(out: &mut SeqOut<'_>, shown: Shown<'_>) {
+    type ChunkData = ();
+
+    fn chunk_data(_target: &Target) -> Result {
+        Ok(())
+    }
+
+    fn show(out: &mut SeqOut<'_>, shown: Shown<'_>, _data: &mut ()) {
         let mut mss = MemSizeStats::default();
         let shown = match shown {
             Shown::Vma(vma) => {

@@ -54,9 +54,19 @@ const _: () = {
 /// # Safety
 ///
 /// `walk` must be the walk of one of our callbacks, during the callback.
-unsafe fn walk_vma(walk: *mut MmWalk) -> *mut bindings::vm_area_struct {
+pub(crate) unsafe fn walk_vma(walk: *mut MmWalk) -> *mut bindings::vm_area_struct {
     // SAFETY: Per the function's safety requirement, `walk` is valid; the walker set `vma`.
     unsafe { (*walk).vma }
+}
+
+/// The `private` of the walk `walk`.
+///
+/// # Safety
+///
+/// As for [`walk_vma`].
+pub(crate) unsafe fn walk_private(walk: *mut MmWalk) -> *mut c_void {
+    // SAFETY: Per the function's safety requirement, `walk` is valid.
+    unsafe { (*walk).private }
 }
 
 // The `RUST_PROCMAPS_FOLIO_*` bits of rust_procmaps.h (`scripts/build-module.sh` fails the
@@ -70,19 +80,19 @@ const FOLIO_KSM: u32 = 1 << 2;
 const FOLIO_YOUNG: u32 = 1 << 3;
 const FOLIO_REFERENCED: u32 = 1 << 4;
 const FOLIO_DIRTY: u32 = 1 << 5;
-const FOLIO_ZONE_DEVICE: u32 = 1 << 6;
+pub(crate) const FOLIO_ZONE_DEVICE: u32 = 1 << 6;
 const FOLIO_REF_ONE: u32 = 1 << 7;
 
 // The `RUST_PROCMAPS_PTE_*` bits of rust_procmaps.h (checked the same way).
-const PTE_PRESENT: u32 = 1 << 0;
+pub(crate) const PTE_PRESENT: u32 = 1 << 0;
 const PTE_NONE: u32 = 1 << 1;
 const PTE_YOUNG: u32 = 1 << 2;
-const PTE_DIRTY: u32 = 1 << 3;
+pub(crate) const PTE_DIRTY: u32 = 1 << 3;
 
 /// `struct rust_procmaps_pte_info` of rust_procmaps.h: one PTE as `rust_procmaps_pte_batch()`
 /// reads it (its layout is asserted here and in helpers.c).
 #[repr(C)]
-struct PteInfo {
+pub(crate) struct PteInfo {
     pte: bindings::pte_t,
     /// Present entries: `vm_normal_page()`, its folio and the folio's `FOLIO_*` tests.
     page: *mut bindings::page,
@@ -99,6 +109,23 @@ const _: () = {
     assert!(core::mem::offset_of!(PteInfo, bits) == 24);
     assert!(core::mem::offset_of!(PteInfo, tests) == 28);
 };
+
+impl PteInfo {
+    /// `vm_normal_page()` of a present entry; NULL otherwise.
+    pub(crate) fn page(&self) -> *mut bindings::page {
+        self.page
+    }
+
+    /// The `PTE_*` bits.
+    pub(crate) fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// The `FOLIO_*` tests of [`PteInfo::page`]'s folio.
+    pub(crate) fn tests(&self) -> u32 {
+        self.tests
+    }
+}
 
 /// `RUST_PROCMAPS_PTE_BATCH`: entries read per call (512 bytes of stack).
 const PTE_BATCH: usize = 16;
@@ -119,15 +146,15 @@ extern "C" {
     ) -> c_int;
     fn rust_procmaps_walk_again(walk: *mut MmWalk);
     fn rust_procmaps_cond_resched();
-    fn rust_procmaps_pmdp_get(pmd: *mut bindings::pmd_t) -> bindings::pmd_t;
+    pub(crate) fn rust_procmaps_pmdp_get(pmd: *mut bindings::pmd_t) -> bindings::pmd_t;
     fn rust_procmaps_pmd_none(pmd: bindings::pmd_t) -> bool;
-    fn rust_procmaps_pmd_present(pmd: bindings::pmd_t) -> bool;
+    pub(crate) fn rust_procmaps_pmd_present(pmd: bindings::pmd_t) -> bool;
     fn rust_procmaps_pmd_young(pmd: bindings::pmd_t) -> bool;
-    fn rust_procmaps_pmd_dirty(pmd: bindings::pmd_t) -> bool;
+    pub(crate) fn rust_procmaps_pmd_dirty(pmd: bindings::pmd_t) -> bool;
     fn rust_procmaps_thp_migration_supported() -> bool;
     fn rust_procmaps_softleaf_from_pmd(pmd: bindings::pmd_t) -> bindings::softleaf_t;
-    fn rust_procmaps_hpage_pmd_size() -> usize;
-    fn rust_procmaps_vm_normal_page_pmd(
+    pub(crate) fn rust_procmaps_hpage_pmd_size() -> usize;
+    pub(crate) fn rust_procmaps_vm_normal_page_pmd(
         vma: *mut bindings::vm_area_struct,
         addr: usize,
         pmd: bindings::pmd_t,
@@ -145,8 +172,8 @@ extern "C" {
         ptl: *mut bindings::spinlock_t,
         resched: bool,
     );
-    fn rust_procmaps_pte_bits(pte: bindings::pte_t) -> u32;
-    fn rust_procmaps_pte_page(pte: bindings::pte_t) -> *mut bindings::page;
+    pub(crate) fn rust_procmaps_pte_bits(pte: bindings::pte_t) -> u32;
+    pub(crate) fn rust_procmaps_pte_page(pte: bindings::pte_t) -> *mut bindings::page;
     fn rust_procmaps_pte_batch(
         vma: *mut bindings::vm_area_struct,
         pte: *mut bindings::pte_t,
@@ -439,7 +466,7 @@ unsafe fn account(
 /// # Invariants
 ///
 /// This value owns the hold of `ptl`.
-struct PtlGuard {
+pub(crate) struct PtlGuard {
     ptl: NonNull<bindings::spinlock_t>,
 }
 
@@ -652,9 +679,9 @@ unsafe fn pte_entry(
 ///
 /// # Safety
 ///
-/// `pmd` must be locked by `pmd_trans_huge_lock()`; `walk` as [`walk_state`].
+/// `pmd` must be locked by `pmd_trans_huge_lock()`; `vma` is the walk's VMA, `walk` its state.
 unsafe fn pmd_entry(
-    walk: *mut MmWalk,
+    walk: &mut Walk<'_>,
     vma: *mut bindings::vm_area_struct,
     pmd: *mut bindings::pmd_t,
     addr: usize,
@@ -683,10 +710,9 @@ unsafe fn pmd_entry(
         return;
     }
     let mut folio = core::ptr::null_mut();
-    // SAFETY: `page` is mapped by the locked PMD; `walk` per the function's requirement.
-    let (walk, tests, hpage) = unsafe {
+    // SAFETY: `page` is mapped by the locked PMD.
+    let (tests, hpage) = unsafe {
         (
-            walk_state(walk),
             rust_procmaps_page_folio_tests(page, &mut folio),
             rust_procmaps_hpage_pmd_size() as u64,
         )
@@ -704,36 +730,43 @@ unsafe fn pmd_entry(
     unsafe { account(walk, page, folio, tests, true, young, dirty, present) };
 }
 
-/// `pmd_entry` callback (`smaps_pte_range()`): one PMD's worth of `[addr, end)`.
+/// One PMD's worth, `[addr, end)`, of a walk's VMA, gone through as `smaps_pte_range()` and
+/// `gather_pte_stats()` of `task_mmu.c` do: under `pmd_trans_huge_lock()` a huge PMD is handed
+/// to `huge`; otherwise each entry of the PTE table, read under `pte_offset_map_lock()` (in
+/// batches of [`PTE_BATCH`], one C call each), to `pte` with its address; a table that went
+/// away meanwhile is walked again (`ACTION_AGAIN`). Then, if the walk may sleep, a chance to
+/// reschedule.
 ///
 /// # Safety
 ///
-/// Called by `walk_page_range_vma()` for a walk started by [`gather`], with `pmd` a PMD of the
-/// walked VMA's page tables.
-#[no_mangle]
-unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
+/// `walk` must be a walk in progress, with `pmd` a PMD of its VMA's page tables in which
+/// `[addr, end)` lies, and `state` its state; `huge` and `pte` run with the PMD, or the table,
+/// locked.
+#[inline(always)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the callback's own arguments, its state and two visitors"
+)]
+pub(crate) unsafe fn pmd_range<S>(
+    walk: *mut MmWalk,
     pmd: *mut bindings::pmd_t,
     addr: usize,
     end: usize,
-    walk: *mut MmWalk,
+    may_sleep: bool,
+    state: &mut S,
+    huge: impl FnOnce(&mut S),
+    mut pte: impl FnMut(&mut S, &PteInfo, usize),
 ) -> c_int {
     // SAFETY: The walk holds the VMA (per-VMA or mmap lock), so the VMA is valid.
     let vma = unsafe { walk_vma(walk) };
-    // SAFETY: Per the function's safety requirement.
-    let may_sleep = unsafe { walk_state(walk) }.may_sleep;
     let count = (end - addr) / PAGE_SIZE as usize;
     let mut batch = [const { MaybeUninit::<PteInfo>::uninit() }; PTE_BATCH];
     let first = count.min(PTE_BATCH);
     // SAFETY: `pmd` is a PMD of the held VMA's page tables and `[addr, end)` lies in it;
     // `first <= count`.
     match unsafe { PmdMap::lock(vma, pmd, addr, count, &mut batch[..first], may_sleep) } {
-        PmdMap::Huge(_ptl) => {
-            // SAFETY: The PMD is locked by `_ptl`, held until the end of this arm.
-            unsafe { pmd_entry(walk, vma, pmd, addr) };
-        }
+        PmdMap::Huge(_ptl) => huge(state),
         PmdMap::Table(table) => {
-            // SAFETY: Per the function's safety requirement.
-            let state = unsafe { walk_state(walk) };
             let mut nr = first;
             for start in (0..count).step_by(PTE_BATCH) {
                 let at = addr + start * PAGE_SIZE as usize;
@@ -752,16 +785,12 @@ unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
                     };
                 }
                 for (i, info) in batch[..nr].iter().enumerate() {
-                    // SAFETY: The helper wrote the first `nr` entries; the table is still
-                    // locked.
-                    unsafe {
-                        pte_entry(
-                            state,
-                            vma,
-                            info.assume_init_ref(),
-                            at + i * PAGE_SIZE as usize,
-                        )
-                    };
+                    // SAFETY: The helper wrote the first `nr` entries.
+                    pte(
+                        state,
+                        unsafe { info.assume_init_ref() },
+                        at + i * PAGE_SIZE as usize,
+                    );
                 }
             }
             // Dropping `table` unlocks it and, if the walk may sleep, gives the chance to
@@ -781,6 +810,60 @@ unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
     0
 }
 
+/// `pmd_entry` callback (`smaps_pte_range()`): one PMD's worth of `[addr, end)`.
+///
+/// # Safety
+///
+/// Called by `walk_page_range_vma()` for a walk started by [`gather`], with `pmd` a PMD of the
+/// walked VMA's page tables.
+#[no_mangle]
+unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
+    pmd: *mut bindings::pmd_t,
+    addr: usize,
+    end: usize,
+    walk: *mut MmWalk,
+) -> c_int {
+    // SAFETY: Per the function's safety requirement: the walk holds its VMA.
+    let (vma, state) = unsafe { (walk_vma(walk), walk_state(walk)) };
+    let may_sleep = state.may_sleep;
+    // SAFETY: Per the function's safety requirement; the callbacks run with the PMD, or the
+    // entry's table, locked, as `pmd_entry` and `pte_entry` require.
+    unsafe {
+        pmd_range(
+            walk,
+            pmd,
+            addr,
+            end,
+            may_sleep,
+            state,
+            |state| pmd_entry(state, vma, pmd, addr),
+            |state, info, at| pte_entry(state, vma, info, at),
+        )
+    }
+}
+
+/// The huge PTE `pte` of the walk's hugetlb VMA, for `addr`, read under the huge page-table
+/// lock, which the returned guard holds (the start of `smaps_hugetlb_range()` and of
+/// `gather_hugetlb_stats()`).
+///
+/// # Safety
+///
+/// `walk` must be a walk in progress in its `hugetlb_entry` callback, with `pte` the huge PTE
+/// the walker passed it.
+pub(crate) unsafe fn huge_pte_locked(
+    walk: *mut MmWalk,
+    pte: *mut bindings::pte_t,
+    addr: usize,
+) -> (Option<PtlGuard>, bindings::pte_t) {
+    // SAFETY: Per the function's safety requirement: the VMA is held and `pte` is its huge PTE;
+    // the lock taken is released by the guard.
+    unsafe {
+        let vma = walk_vma(walk);
+        let ptl = PtlGuard::new(rust_procmaps_huge_pte_lock(vma, pte));
+        (ptl, rust_procmaps_huge_ptep_get((*vma).vm_mm, addr, pte))
+    }
+}
+
 /// `hugetlb_entry` callback (`smaps_hugetlb_range()`): one huge page of a hugetlb VMA.
 ///
 /// # Safety
@@ -796,11 +879,10 @@ unsafe extern "C" fn rust_procmaps_smaps_hugetlb_entry(
     walk: *mut MmWalk,
 ) -> c_int {
     // SAFETY: Per the function's safety requirement: the VMA is held and `pte` is its huge PTE,
-    // read under the huge page-table lock taken here and released by its guard at the end.
+    // read under the huge page-table lock, held until the end.
     unsafe {
         let vma = walk_vma(walk);
-        let _ptl = PtlGuard::new(rust_procmaps_huge_pte_lock(vma, pte));
-        let ptent = rust_procmaps_huge_ptep_get((*vma).vm_mm, addr, pte);
+        let (_ptl, ptent) = huge_pte_locked(walk, pte, addr);
         let mut folio = core::ptr::null_mut();
         let mut present = false;
         if rust_procmaps_pte_bits(ptent) & PTE_PRESENT != 0 {

@@ -67,6 +67,10 @@ pub(crate) struct Stats {
     pub(crate) smaps_walks_vma_locked: Counter,
     /// VMAs walked for `smaps`/`smaps_rollup` under `mmap_read_lock` (`lock_mode=1`).
     pub(crate) smaps_walks_mmap_locked: Counter,
+    /// VMAs walked for `numa_maps` under their per-VMA lock.
+    pub(crate) numa_walks_vma_locked: Counter,
+    /// VMAs walked for `numa_maps` under `mmap_read_lock` (`lock_mode=1`, or a fallback).
+    pub(crate) numa_walks_mmap_locked: Counter,
     /// Times a `smaps_rollup` read (`lock_mode=1`) dropped `mmap_lock` for a waiting writer.
     pub(crate) rollup_lock_drops: Counter,
     /// Chunks that ended with an error (killed while waiting, task gone, ...).
@@ -107,6 +111,8 @@ pub(crate) static STATS: Stats = Stats {
     mmap_locked_chunks: Counter::new(),
     smaps_walks_vma_locked: Counter::new(),
     smaps_walks_mmap_locked: Counter::new(),
+    numa_walks_vma_locked: Counter::new(),
+    numa_walks_mmap_locked: Counter::new(),
     rollup_lock_drops: Counter::new(),
     errors: Counter::new(),
     queries_vma_locked: Counter::new(),
@@ -124,7 +130,7 @@ pub(crate) static STATS: Stats = Stats {
 
 impl Stats {
     fn show(&self, m: &SeqFile) {
-        let rows: [(&str, u64); 22] = [
+        let rows: [(&str, u64); 25] = [
             ("opens", self.opens.get()),
             ("opens_denied", self.opens_denied.get()),
             ("chunks", self.chunks.get()),
@@ -137,6 +143,10 @@ impl Stats {
                 "smaps_walks_mmap_locked",
                 self.smaps_walks_mmap_locked.get(),
             ),
+            ("numa_walks_vma_locked", self.numa_walks_vma_locked.get()),
+            ("numa_walks_mmap_locked", self.numa_walks_mmap_locked.get()),
+            // Whether processes have a `numa_maps` (only with `CONFIG_NUMA`, as in `/proc`).
+            ("numa_maps", cfg!(CONFIG_NUMA).into()),
             ("rollup_lock_drops", self.rollup_lock_drops.get()),
             ("errors", self.errors.get()),
             ("queries_vma_locked", self.queries_vma_locked.get()),

@@ -33,21 +33,26 @@ struct PidRef(*mut bindings::pid);
 impl PidRef {
     /// Whether the process is still alive (not yet reaped), like `get_proc_task()`.
     fn alive(&self) -> bool {
+        self.task().is_ok()
+    }
+
+    /// The process, counted, like `get_proc_task()`: `ESRCH` once it is reaped.
+    fn task(&self) -> Result<ARef<Task>> {
         // SAFETY: The pid is valid (invariant).
         let task = unsafe { bindings::get_pid_task(self.0, bindings::pid_type_PIDTYPE_PID) };
-        if task.is_null() {
-            return false;
-        }
-        // SAFETY: `get_pid_task` returned a counted reference.
-        unsafe { bindings::put_task_struct(task) };
-        true
+        NonNull::new(task).map_or(Err(ESRCH), |task| {
+            // SAFETY: `get_pid_task` returned a counted reference, which the `ARef` owns;
+            // `Task` is a transparent wrapper of `task_struct`.
+            Ok(unsafe { ARef::from_raw(task.cast::<Task>()) })
+        })
     }
 }
 
 // SAFETY: A `struct pid` reference may be used and put from any thread.
 unsafe impl Send for PidRef {}
-// SAFETY: The only method through a shared reference, `alive`, takes a task reference of its
-// own (`get_pid_task`, which takes RCU), safe from any number of threads at once.
+// SAFETY: The only methods through a shared reference, `alive` and `task`, take a task
+// reference of their own (`get_pid_task`, which takes RCU), safe from any number of threads at
+// once.
 unsafe impl Sync for PidRef {}
 
 impl Drop for PidRef {
@@ -123,15 +128,9 @@ impl Process {
     /// The address space now, as `get_task_mm()`: `ESRCH` once the process is reaped, `None`
     /// for a kernel thread or a process that has exited.
     pub(crate) fn mm(&self) -> Result<Option<ARef<MmWithUser>>> {
-        // SAFETY: The pid is valid (invariant of `PidRef`).
-        let task = unsafe { bindings::get_pid_task(self.pid.0, bindings::pid_type_PIDTYPE_PID) };
-        if task.is_null() {
-            return Err(ESRCH);
-        }
+        let task = self.pid.task()?;
         // SAFETY: `task` is a counted reference.
-        let mm = unsafe { bindings::get_task_mm(task) };
-        // SAFETY: `get_pid_task` returned a counted reference, which this drops.
-        unsafe { bindings::put_task_struct(task) };
+        let mm = unsafe { bindings::get_task_mm(task.as_ptr()) };
         Ok(NonNull::new(mm.cast::<MmWithUser>()).map(|mm| {
             // SAFETY: `get_task_mm` returned an `mm_users` reference, which the `ARef` owns;
             // `MmWithUser` is a transparent wrapper of `mm_struct`.
@@ -182,6 +181,11 @@ impl Target {
     /// open, with `ESRCH`, where it had none).
     pub(crate) fn had_mm(&self) -> bool {
         self.mm.is_some()
+    }
+
+    /// The process, counted: `ESRCH` once it is reaped.
+    pub(crate) fn task(&self) -> Result<ARef<Task>> {
+        self.pid.task()
     }
 
     /// How this file's cursors lock.

@@ -39,8 +39,16 @@ pub(crate) trait View: 'static {
     /// Whether `show` sleeps while the cursor holds the VMA it prints.
     const CONTEXT: Context;
 
+    /// What a `read()` chunk holds for `show` besides the VMA (`numa_maps`: the task's memory
+    /// policy, as `/proc`'s `m_start()` holds it), taken by `start` once it has the address
+    /// space and dropped by `stop`.
+    type ChunkData;
+
+    /// The chunk's [`View::ChunkData`], for `target`.
+    fn chunk_data(target: &Target) -> Result<Self::ChunkData>;
+
     /// Prints the record of `shown`.
-    fn show(out: &mut SeqOut<'_>, shown: Shown<'_>);
+    fn show(out: &mut SeqOut<'_>, shown: Shown<'_>, data: &mut Self::ChunkData);
 
     /// Whether the file has an `unlocked_ioctl` ([`View::ioctl`]); `/proc`'s `smaps` has none.
     const HAS_IOCTL: bool = false;
@@ -63,9 +71,9 @@ enum Record {
 /// The state of one open file (the seq_file's `private`): the process, shared with `ioctl`,
 /// and the iteration, which only the seq_file callbacks touch, one at a time (under the
 /// seq_file's lock).
-struct VmaFile {
+struct VmaFile<V: View> {
     target: Target,
-    seq: UnsafeCell<VmaSeq>,
+    seq: UnsafeCell<VmaSeq<V>>,
 }
 
 // `ioctl` uses `target` while a `read()` of the same file runs.
@@ -118,16 +126,15 @@ impl Chunk {
 }
 
 /// The iteration of one open file.
-struct VmaSeq {
-    /// Between `start` and `stop`.
+struct VmaSeq<V: View> {
+    /// Between `start` and `stop`; `data` is dropped after the cursor.
     cursor: Option<Chunk>,
-    /// The view's [`View::CONTEXT`].
-    context: Context,
+    data: Option<V::ChunkData>,
     record: Record,
     last_pos: i64,
 }
 
-impl VmaSeq {
+impl<V: View> VmaSeq<V> {
     /// seq_file `start`.
     fn start(&mut self, target: &Target, ppos: &mut i64) -> Result<bool> {
         let mut last_addr = *ppos;
@@ -138,9 +145,10 @@ impl VmaSeq {
             return Ok(false);
         };
         STATS.chunks.inc();
+        self.data = Some(V::chunk_data(target)?);
         let cursor = self
             .cursor
-            .insert(Chunk::new(mm, self.context, target.locking())?);
+            .insert(Chunk::new(mm, V::CONTEXT, target.locking())?);
         if last_addr > 0 {
             last_addr = self.last_pos;
             *ppos = last_addr;
@@ -182,14 +190,17 @@ impl VmaSeq {
         Ok(!matches!(self.record, Record::None))
     }
 
-    fn show<V: View>(&mut self, out: &mut SeqOut<'_>) {
+    fn show(&mut self, out: &mut SeqOut<'_>) {
+        let Some(data) = self.data.as_mut() else {
+            return;
+        };
         match (&self.record, &mut self.cursor) {
             (Record::Vma, Some(cursor)) => {
                 if let Some(vma) = cursor.current() {
-                    V::show(out, Shown::Vma(vma));
+                    V::show(out, Shown::Vma(vma), data);
                 }
             }
-            (Record::Gate(gate), _) => V::show(out, Shown::Gate(gate)),
+            (Record::Gate(gate), _) => V::show(out, Shown::Gate(gate), data),
             _ => {}
         }
     }
@@ -197,7 +208,7 @@ impl VmaSeq {
 
 /// The seq_file cursor (`void *`) for a `start`/`next` result: the state itself (any non-NULL
 /// value would do; `show` looks at the state), NULL at the end, or the error.
-fn to_cursor(state: &mut VmaSeq, result: Result<bool>) -> *mut c_void {
+fn to_cursor<V: View>(state: &mut VmaSeq<V>, result: Result<bool>) -> *mut c_void {
     match result {
         Ok(true) => core::ptr::from_mut(state).cast(),
         Ok(false) => core::ptr::null_mut(),
@@ -213,9 +224,9 @@ fn to_cursor(state: &mut VmaSeq, result: Result<bool>) -> *mut c_void {
 /// # Safety
 ///
 /// `m` must be a seq_file opened by [`open`] and not yet released.
-unsafe fn file_state<'a>(m: *mut bindings::seq_file) -> &'a VmaFile {
-    // SAFETY: `open` stored a `KBox<VmaFile>` in `private`, freed only by `release`.
-    unsafe { &*(*m).private.cast::<VmaFile>() }
+unsafe fn file_state<'a, V: View>(m: *mut bindings::seq_file) -> &'a VmaFile<V> {
+    // SAFETY: `open` stored a `KBox<VmaFile<V>>` in `private`, freed only by `release`.
+    unsafe { &*(*m).private.cast::<VmaFile<V>>() }
 }
 
 /// The process and the iteration behind a seq_file.
@@ -224,19 +235,22 @@ unsafe fn file_state<'a>(m: *mut bindings::seq_file) -> &'a VmaFile {
 ///
 /// As [`file_state`], and called from a seq_file callback (under the seq_file's lock, which
 /// serialises them, so the iteration is borrowed by one callback at a time).
-unsafe fn state<'a>(m: *mut bindings::seq_file) -> (&'a Target, &'a mut VmaSeq) {
+unsafe fn state<'a, V: View>(m: *mut bindings::seq_file) -> (&'a Target, &'a mut VmaSeq<V>) {
     // SAFETY: Per the function's safety requirement.
-    let file = unsafe { file_state(m) };
+    let file = unsafe { file_state::<V>(m) };
     // SAFETY: Only seq_file callbacks use `seq`, one at a time (function safety requirement).
     (&file.target, unsafe { &mut *file.seq.get() })
 }
 
 /// # Safety
 ///
-/// Called by the seq_file core on a file opened by [`open`].
-unsafe extern "C" fn start(m: *mut bindings::seq_file, ppos: *mut bindings::loff_t) -> *mut c_void {
+/// Called by the seq_file core on a file opened by [`open`] for `V`.
+unsafe extern "C" fn start<V: View>(
+    m: *mut bindings::seq_file,
+    ppos: *mut bindings::loff_t,
+) -> *mut c_void {
     // SAFETY: Per the function's safety requirement; `ppos` is `m->index`.
-    let ((target, st), ppos) = unsafe { (state(m), &mut *ppos) };
+    let ((target, st), ppos) = unsafe { (state::<V>(m), &mut *ppos) };
     let result = st.start(target, ppos);
     to_cursor(st, result)
 }
@@ -244,13 +258,13 @@ unsafe extern "C" fn start(m: *mut bindings::seq_file, ppos: *mut bindings::loff
 /// # Safety
 ///
 /// As [`start`].
-unsafe extern "C" fn next(
+unsafe extern "C" fn next<V: View>(
     m: *mut bindings::seq_file,
     _v: *mut c_void,
     ppos: *mut bindings::loff_t,
 ) -> *mut c_void {
     // SAFETY: Per the function's safety requirement; `ppos` is `m->index`.
-    let ((_, st), ppos) = unsafe { (state(m), &mut *ppos) };
+    let ((_, st), ppos) = unsafe { (state::<V>(m), &mut *ppos) };
     if *ppos == SENTINEL_GATE {
         *ppos = SENTINEL_END;
         st.record = Record::None;
@@ -263,12 +277,13 @@ unsafe extern "C" fn next(
 /// # Safety
 ///
 /// As [`start`].
-unsafe extern "C" fn stop(m: *mut bindings::seq_file, _v: *mut c_void) {
+unsafe extern "C" fn stop<V: View>(m: *mut bindings::seq_file, _v: *mut c_void) {
     // SAFETY: Per the function's safety requirement.
-    let (_, st) = unsafe { state(m) };
-    // Drops the VMA lock (or `mmap_lock`), then the `mmget` reference.
+    let (_, st) = unsafe { state::<V>(m) };
+    // Drops the VMA lock (or `mmap_lock`), then the `mmget` reference, then the view's data.
     st.record = Record::None;
     st.cursor = None;
+    st.data = None;
 }
 
 /// # Safety
@@ -280,8 +295,8 @@ unsafe extern "C" fn show<V: View>(m: *mut bindings::seq_file, _v: *mut c_void) 
         return 0;
     };
     // SAFETY: Per the function's safety requirement.
-    let (_, st) = unsafe { state(m) };
-    st.show::<V>(&mut out);
+    let (_, st) = unsafe { state::<V>(m) };
+    st.show(&mut out);
     0
 }
 
@@ -297,7 +312,7 @@ unsafe extern "C" fn ioctl<V: View>(
 ) -> c_long {
     // SAFETY: `private_data` is the seq_file `open` made; the file is open, so its state is
     // there. Only the shared part (`target`) is used: reads may run at the same time.
-    let target = unsafe { &file_state((*file).private_data.cast()).target };
+    let target = unsafe { &file_state::<V>((*file).private_data.cast()).target };
     match V::ioctl(target, cmd, arg) {
         Ok(()) => 0,
         Err(err) => err.to_errno() as c_long,
@@ -312,9 +327,9 @@ unsafe impl Sync for SeqOps {}
 /// The iterator of `V`, for its [`View::seq_ops`] static.
 pub(crate) const fn seq_ops<V: View>() -> SeqOps {
     SeqOps(bindings::seq_operations {
-        start: Some(start),
-        next: Some(next),
-        stop: Some(stop),
+        start: Some(start::<V>),
+        next: Some(next::<V>),
+        stop: Some(stop::<V>),
         show: Some(show::<V>),
     })
 }
@@ -336,9 +351,9 @@ unsafe extern "C" fn open<V: View>(
     let state = match KBox::new(
         VmaFile {
             target,
-            seq: UnsafeCell::new(VmaSeq {
+            seq: UnsafeCell::new(VmaSeq::<V> {
                 cursor: None,
-                context: V::CONTEXT,
+                data: None,
                 record: Record::None,
                 last_pos: 0,
             }),
@@ -364,9 +379,12 @@ unsafe extern "C" fn open<V: View>(
 /// # Safety
 ///
 /// Called by the VFS on a file opened by [`open`].
-unsafe extern "C" fn release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-    // SAFETY: `open` stored a `KBox<VmaFile>`; no callback runs any more.
-    drop(unsafe { seq_out::take_private::<VmaFile>(file) });
+unsafe extern "C" fn release<V: View>(
+    inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    // SAFETY: `open` stored a `KBox<VmaFile<V>>`; no callback runs any more.
+    drop(unsafe { seq_out::take_private::<VmaFile<V>>(file) });
     // SAFETY: The seq_file was opened by `seq_open`.
     unsafe { bindings::seq_release(inode, file) }
 }
@@ -374,7 +392,7 @@ unsafe extern "C" fn release(inode: *mut bindings::inode, file: *mut bindings::f
 /// The file operations of a [`View`]: `unlocked_ioctl` only where the view has one, as in
 /// `/proc` (and debugfs refuses to open a file with an `ioctl` once the kernel is locked down).
 pub(crate) const fn file_ops<V: View>() -> FileOps {
-    let ops = FileOps::seq_file(open::<V>, release);
+    let ops = FileOps::seq_file(open::<V>, release::<V>);
     if V::HAS_IOCTL {
         ops.with_ioctl(ioctl::<V>)
     } else {

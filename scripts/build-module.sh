@@ -24,12 +24,13 @@ fi
 # Formatted as the kernel's rustfmt config wants (`make rustfmtcheck` in-tree).
 in_root rustfmt --edition 2021 --config-path "$obj/source/.rustfmt.toml" \
 	--check "$REPO"/module/*.rs >&2 || die "module/*.rs is not rustfmt-clean (see the diff above)"
-# The bit constants the smaps shims and smaps_walk.rs share are written on
-# both sides (C macros, Rust consts): they must agree.
-c_bits=$(sed -n 's/^#define RUST_PROCMAPS_\([A-Z_]*\)[[:space:]]*BIT(\([0-9]*\))$/\1 \2/p' "$REPO/module/rust_procmaps.h" | sort)
-rust_bits=$(sed -n 's/^const \(FOLIO_[A-Z_]*\|PTE_[A-Z_]*\): u32 = 1 << \([0-9]*\);$/\1 \2/p' "$REPO/module/smaps_walk.rs" | sort)
+# The bit constants the page-walk shims and smaps_walk.rs / numa_maps.rs share
+# are written on both sides (C macros, Rust consts): they must agree.
+c_bits=$(sed -n 's/^#define RUST_PROCMAPS_\([A-Z_]*\)[[:space:]]*BIT(\([0-9]*\)).*$/\1 \2/p' "$REPO/module/rust_procmaps.h" | sort)
+rust_bits=$(sed -n 's/^\(pub(crate) \)\?const \(FOLIO_[A-Z_]*\|PTE_[A-Z_]*\|NUMA_[A-Z_]*\): u32 = 1 << \([0-9]*\);$/\2 \3/p' \
+	"$REPO/module/smaps_walk.rs" "$REPO/module/numa_maps.rs" | sort)
 [ -n "$c_bits" ] && [ "$c_bits" = "$rust_bits" ] ||
-	die "RUST_PROCMAPS_* bits of rust_procmaps.h and the consts of smaps_walk.rs differ:
+	die "RUST_PROCMAPS_* bits of rust_procmaps.h and the consts of smaps_walk.rs / numa_maps.rs differ:
 $(diff <(echo "$c_bits") <(echo "$rust_bits"))"
 # One kernel contract: every export of kernel/patches/ is a plain reference of
 # the module (and nothing else is referenced weakly), so that a kernel without
@@ -37,7 +38,13 @@ $(diff <(echo "$c_bits") <(echo "$rust_bits"))"
 undefined=$(in_root nm "$out/rust_procmaps.ko" | sed -n 's/^ *\([Uvw]\) \(.*\)$/\1 \2/p')
 weak=$(echo "$undefined" | sed -n 's/^[vw] //p' | tr '\n' ' ')
 [ -z "$weak" ] || die "rust_procmaps.ko references symbols weakly: $weak"
-for sym in $(sed -n 's/^+EXPORT_SYMBOL_GPL(\(.*\));$/\1/p' "$REPO"/kernel/patches/*.patch); do
+# The exports to this module by name count too, where the kernel has them
+# (numa_maps' with CONFIG_NUMA only).
+symvers=$(cut -f2 "$ROOT$obj/Module.symvers")
+for sym in $(sed -n -e 's/^+EXPORT_SYMBOL_GPL(\(.*\));$/\1/p' \
+	-e 's/^+EXPORT_SYMBOL_FOR_MODULES(\([a-z_0-9]*\), ".*rust_procmaps.*");$/\1/p' \
+	"$REPO"/kernel/patches/*.patch); do
+	grep -qx "$sym" <<<"$symvers" || continue
 	# A here-string, not a pipe: grep -q stops at the first match, and under
 	# pipefail the echo it leaves behind (SIGPIPE) would fail the check.
 	grep -qx "U $sym" <<<"$undefined" ||

@@ -21,7 +21,7 @@
 
 #define USER 1000
 
-static const char *const files[] = { "maps", "smaps", "smaps_rollup" };
+static const char *const files[] = { "maps", "smaps", "smaps_rollup", "numa_maps" };
 
 /* A process of USER that stops itself; undumpable if asked. */
 static pid_t spawn_user_target(int undumpable)
@@ -44,7 +44,7 @@ static pid_t spawn_user_target(int undumpable)
 }
 
 /*
- * Open @pid's maps, smaps and smaps_rollup in /proc and ours, as the calling
+ * Open @pid's maps, smaps, smaps_rollup and numa_maps in /proc and ours, as the calling
  * process: 0 if /proc answers -@proc_errno and ours -@ours_errno (and equal
  * content where both read, unless @pid is the caller, whose own memory
  * changes as it reads), else a code: the file's index times 10 plus what
@@ -53,7 +53,7 @@ static pid_t spawn_user_target(int undumpable)
 static int compare_files(pid_t pid, int proc_errno, int ours_errno)
 {
 	int same = pid != getpid();
-	int i, n = 3;
+	int i, n = sizeof(files) / sizeof(files[0]);
 
 	for (i = 0; i < n; i++) {
 		char p[128], o[128];
@@ -108,8 +108,8 @@ static int compare_as_user(pid_t pid, int expect_errno)
 
 /*
  * cmdline and environ of @pid as the calling process: 0 if /proc's and ours
- * answer the same (the open's errno, or the same bytes), else 40 plus the
- * file's index.
+ * answer the same (the open's errno, or the same bytes), else 60 plus the
+ * file's index (past compare_files()' codes).
  */
 static int compare_args_files(pid_t pid)
 {
@@ -134,7 +134,7 @@ static int compare_args_files(pid_t pid)
 		if (differ) {
 			fprintf(stderr, "# %s of %d as uid %d/%d: /proc %d, ours %d\n", names[i], pid,
 				getuid(), geteuid(), e1, e2);
-			return 40 + i;
+			return 60 + i;
 		}
 	}
 	return 0;

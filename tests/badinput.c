@@ -36,6 +36,10 @@ FIXTURE_VARIANT_ADD(target, smaps_rollup) {
 	.file = "smaps_rollup",
 };
 
+FIXTURE_VARIANT_ADD(target, numa_maps) {
+	.file = "numa_maps",
+};
+
 FIXTURE_SETUP(target)
 {
 	self->pid = spawn_stopped(NULL);

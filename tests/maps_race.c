@@ -16,6 +16,9 @@
  * each). With mprotect on, mprotect_split_merge checks the rest and counts
  * gaps on both sides.
  * Then the stats must show the per-VMA path and the mmap_lock fallback.
+ * numa_maps (the same cursor, with a page walk per VMA), which prints only
+ * starts: never backwards outside the mutated area, both anchors, the
+ * fallback counted.
  * PROCMAP_QUERY against the same mutator: every answer covers (or, asked for,
  * follows) its address, the anchors are always found exactly, the always
  * mapped work area is never ENOENT.
@@ -49,6 +52,10 @@ static volatile int stop_readers;
 static volatile int *mutate_mprotect;
 /* Whether a gap in the work area is a violation; whether readers read /proc. */
 static int check_gaps = 1, read_proc;
+/* Whether a test reloaded the module with parameters (undone by the teardown). */
+static int reloaded;
+/* The file the readers read: maps, or numa_maps (a start per line, no end). */
+static const char *race_file = "maps";
 
 struct reader_result {
 	long reads, lines, violations, gaps;
@@ -96,29 +103,45 @@ static void mutate_forever(void)
 
 static int check_read(const struct buf *b, struct reader_result *r)
 {
-	unsigned long prev_end = 0, covered = lay.work;
+	unsigned long prev_end = 0, prev_start = 0, covered = lay.work;
 	int saw_lo = 0, saw_hi = 0;
 	char *line = b->data;
 
 	while (line && *line) {
 		unsigned long start, end;
+		int numa = !strcmp(race_file, "numa_maps");
 
-		if (sscanf(line, "%lx-%lx", &start, &end) != 2 || start >= end) {
+		/* numa_maps: a start per line, each line taken as its first byte. */
+		if (numa && sscanf(line, "%lx ", &start) == 1)
+			end = start + 1;
+		else if (numa || sscanf(line, "%lx-%lx", &start, &end) != 2 || start >= end) {
 			snprintf(r->first_violation, sizeof(r->first_violation),
 				 "unparsable line: %.80s", line);
 			return 1;
 		}
-		if (end <= prev_end) {
+		/*
+		 * A VMA printed again after a change ends further up. numa_maps has
+		 * no ends: a VMA of the mutated area that grew or merged since the
+		 * previous chunk shows a start at or below the last one printed,
+		 * never outside that area.
+		 */
+		if (numa ? start < prev_start && (start < lay.work || start >= lay.hi) :
+			   end <= prev_end) {
 			snprintf(r->first_violation, sizeof(r->first_violation),
-				 "went backwards: %lx-%lx after end %lx", start, end, prev_end);
+				 "went backwards: %lx-%lx after %lx-%lx", start, end, prev_start,
+				 prev_end);
 			return 1;
 		}
+		prev_start = start;
 		prev_end = end;
 		r->lines++;
-		if (start == lay.lo && end == lay.work)
+		if (start == lay.lo && (numa || end == lay.work))
 			saw_lo = 1;
-		if (start == lay.hi && end == lay.end)
+		if (start == lay.hi && (numa || end == lay.end))
 			saw_hi = 1;
+		/* Without ends, numa_maps says nothing about gaps. */
+		if (numa)
+			covered = lay.work_end;
 		if (covered < lay.work_end && end > covered) {
 			if (start > covered && check_gaps) {
 				snprintf(r->first_violation, sizeof(r->first_violation),
@@ -149,9 +172,9 @@ static void *reader(void *arg)
 	struct buf b;
 
 	if (read_proc)
-		proc_path(path, sizeof(path), mutator, "maps");
+		proc_path(path, sizeof(path), mutator, race_file);
 	else
-		ours_path(path, sizeof(path), mutator, "maps");
+		ours_path(path, sizeof(path), mutator, race_file);
 	while (!stop_readers) {
 		if (read_all(path, chunks[r->reads % 4], &b)) {
 			snprintf(r->first_violation, sizeof(r->first_violation),
@@ -183,6 +206,7 @@ FIXTURE_SETUP(race)
 	*mutate_mprotect = 1;
 	check_gaps = 1;
 	read_proc = 0;
+	race_file = "maps";
 	lay.lo = (unsigned long)area;
 	lay.work = lay.lo + PAGE;
 	lay.work_end = lay.work + WORK_PAGES * PAGE;
@@ -209,6 +233,9 @@ FIXTURE_TEARDOWN(race)
 	kill(mutator, SIGKILL);
 	waitpid(mutator, &status, 0);
 	munmap((void *)mutate_mprotect, PAGE);
+	if (reloaded)
+		reload_module("");
+	reloaded = 0;
 }
 
 static long run_readers(struct __test_metadata *_metadata, int nreaders, double secs,
@@ -282,6 +309,31 @@ TEST_F_TIMEOUT(race, fallback_under_contention, 90)
 	EXPECT_GT(stat_get("mmap_lock_fallbacks"), before);
 	TH_LOG("stats: vma_locked_rcu %lld, mmap_lock_fallbacks %lld",
 	       stat_get("vma_locked_rcu"), stat_get("mmap_lock_fallbacks"));
+}
+
+/*
+ * numa_maps under the same mutator (mprotect on): never backwards outside
+ * the mutated area, both anchors; VMAs walked under their per-VMA lock, taken under mmap_lock when
+ * one is write-locked as the cursor gets to it (lock_next_vma()'s
+ * fallback); and with lock_mode=1, walked under mmap_lock.
+ */
+TEST_F_TIMEOUT(race, numa_maps, 120)
+{
+	long long walks = stat_get("numa_walks_vma_locked");
+	long long fallbacks = stat_get("mmap_lock_fallbacks");
+
+	if (access("/proc/self/numa_maps", F_OK))
+		SKIP(return, "no numa_maps: a kernel without CONFIG_NUMA");
+	race_file = "numa_maps";
+	check_gaps = 0;
+	run_readers(_metadata, 2, 40.0, 1, "mmap_lock_fallbacks", fallbacks);
+	EXPECT_GT(stat_get("numa_walks_vma_locked"), walks);
+	EXPECT_GT(stat_get("mmap_lock_fallbacks"), fallbacks);
+	reloaded = 1;
+	ASSERT_EQ(0, reload_module("lock_mode=1"));
+	ASSERT_EQ(0, wait_ours(mutator));
+	run_readers(_metadata, 2, 3.0, 10, NULL, 0);
+	EXPECT_GT(stat_get("numa_walks_mmap_locked"), 0);
 }
 
 static void *querier(void *arg)

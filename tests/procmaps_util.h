@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -180,6 +182,19 @@ static inline long long stat_get(const char *name)
 	return file_value(path, name, ' ');
 }
 
+/* The number a file (of sysfs) starts with, or -1. */
+static inline long read_long(const char *path)
+{
+	struct buf b;
+	long v;
+
+	if (read_all(path, 64, &b))
+		return -1;
+	v = strtol(b.data, NULL, 10);
+	buf_free(&b);
+	return v;
+}
+
 /* First differing line of two buffers, for failure messages. */
 static inline void show_first_diff(const struct buf *a, const struct buf *b)
 {
@@ -196,6 +211,71 @@ static inline void show_first_diff(const struct buf *a, const struct buf *b)
 		a->data + line_start);
 	fprintf(stderr, "# ours: %.*s\n", (int)strcspn(b->data + line_start, "\n"),
 		b->data + line_start);
+}
+
+/*
+ * Compare /proc/PID/@file with ours in each of the @nchunks read sizes of
+ * @chunks. /proc is read before and after ours: if the two /proc reads
+ * differ (reclaim or ksmd moved a page meanwhile), the comparison is
+ * repeated; if they agree, ours must agree too. Returns the number of
+ * mismatches; a read of ours that needed mmap_lock counts as one, as the
+ * target is stopped.
+ */
+static inline int compare_stable(int pid, const char *file, const size_t *chunks,
+				 size_t nchunks)
+{
+	char p[128], o[128];
+	int mismatches = 0;
+	size_t i;
+
+	proc_path(p, sizeof(p), pid, file);
+	ours_path(o, sizeof(o), pid, file);
+	for (i = 0; i < nchunks; i++) {
+		int attempt;
+
+		for (attempt = 0; attempt < 5; attempt++) {
+			struct buf before, got, after;
+			long long fallbacks = stat_get("mmap_lock_fallbacks");
+			int stable, same;
+
+			if (read_all(p, 1 << 16, &before))
+				return mismatches + 1;
+			if (read_all(o, chunks[i], &got)) {
+				fprintf(stderr, "# %s of %d: read failed\n", o, pid);
+				buf_free(&before);
+				return mismatches + 1;
+			}
+			fallbacks = stat_get("mmap_lock_fallbacks") - fallbacks;
+			if (read_all(p, 1 << 16, &after)) {
+				buf_free(&before);
+				buf_free(&got);
+				return mismatches + 1;
+			}
+			stable = before.len == after.len &&
+				 !memcmp(before.data, after.data, before.len);
+			same = got.len == before.len && !memcmp(got.data, before.data, got.len);
+			if (stable && !same) {
+				fprintf(stderr, "# %s of %d, reads of %zu bytes:\n", file, pid, chunks[i]);
+				show_first_diff(&before, &got);
+				mismatches++;
+			}
+			if (stable && fallbacks) {
+				fprintf(stderr, "# %s of %d: %lld mmap_lock fallbacks\n",
+					file, pid, fallbacks);
+				mismatches++;
+			}
+			buf_free(&before);
+			buf_free(&got);
+			buf_free(&after);
+			if (stable)
+				break;
+		}
+		if (attempt == 5) {
+			fprintf(stderr, "# /proc/%d/%s never stable\n", pid, file);
+			mismatches++;
+		}
+	}
+	return mismatches;
 }
 
 /*
@@ -333,6 +413,107 @@ static inline int swap_on(void)
 	if (write_str("/sys/block/zram0/disksize", "64M") && access("/dev/zram0", F_OK))
 		return -1;
 	return system("mkswap /dev/zram0 >/dev/null && swapon /dev/zram0") ? -1 : 0;
+}
+
+/* Whether the guest is a NUMA machine with memory on a second node. */
+static inline int two_nodes(void)
+{
+	return access("/sys/devices/system/node/node1/meminfo", F_OK) == 0;
+}
+
+/*
+ * A file of @size bytes (a multiple of 64 kB) on an ext4 file system of its
+ * own (busybox's mke2fs, on a new zram device mounted at @dir), written,
+ * synced and dropped from the page cache: its pages come back clean, from a
+ * block device whose major is not 0. Opened read-only, or the failed step,
+ * negated.
+ */
+static inline int ext4_file(const char *dir, size_t size)
+{
+	static char block[64 * 1024];
+	char path[96], cmd[96], num[16];
+	int fd, n;
+	size_t i;
+
+	fd = open("/sys/class/zram-control/hot_add", O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, num, sizeof(num) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	num[n] = '\0';
+	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", atoi(num));
+	if (write_str(path, "32M"))
+		return -2;
+	snprintf(cmd, sizeof(cmd), "mke2fs -q -b 4096 /dev/zram%d", atoi(num));
+	if (system(cmd))
+		return -3;
+	snprintf(path, sizeof(path), "/dev/zram%d", atoi(num));
+	mkdir(dir, 0755);
+	if (mount(path, dir, "ext4", 0, NULL))
+		return -4;
+	snprintf(path, sizeof(path), "%s/file", dir);
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	memset(block, 0x3c, sizeof(block));
+	for (i = 0; i < size / sizeof(block); i++)
+		if (fd < 0 || write(fd, block, sizeof(block)) != sizeof(block))
+			return -5;
+	if (fsync(fd) || close(fd) || write_str("/proc/sys/vm/drop_caches", "3"))
+		return -6;
+	fd = open(path, O_RDONLY);
+	return fd < 0 ? -7 : fd;
+}
+
+/* Anonymous memory, read and write, or NULL. */
+static inline char *map_anon(size_t size, int flags)
+{
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | flags, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A grandchild that shares the child's COW and shared pages until it dies with it. */
+static inline int fork_sharer(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return 0;
+}
+
+/*
+ * KSM: two regions of @pages identical pages each, merged by ksmd, which is
+ * stopped then (the merged pages stay merged, nothing moves during a
+ * comparison). 0, or -1 if they were not merged within a minute.
+ */
+static inline int make_ksm_pages(size_t pages)
+{
+	char *a = map_anon(pages * 4096, MAP_PRIVATE), *b = map_anon(pages * 4096, MAP_PRIVATE);
+	int waited;
+
+	if (!a || !b)
+		return -1;
+	memset(a, 0x5a, pages * 4096);
+	memset(b, 0x5a, pages * 4096);
+	if (madvise(a, pages * 4096, MADV_MERGEABLE) || madvise(b, pages * 4096, MADV_MERGEABLE))
+		return -1;
+	write_str("/sys/kernel/mm/ksm/sleep_millisecs", "10");
+	write_str("/sys/kernel/mm/ksm/pages_to_scan", "10000");
+	if (write_str("/sys/kernel/mm/ksm/run", "1"))
+		return -1;
+	for (waited = 0; waited < 600; waited++) {
+		if (read_long("/sys/kernel/mm/ksm/pages_sharing") >= (long)pages)
+			break;
+		usleep(100 * 1000);
+	}
+	write_str("/sys/kernel/mm/ksm/run", "0");
+	return read_long("/sys/kernel/mm/ksm/pages_sharing") >= (long)pages ? 0 : -1;
 }
 
 /*

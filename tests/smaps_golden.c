@@ -40,77 +40,10 @@
 
 static const size_t chunks[] = { 1, 7, 4096, 1 << 20 };
 
-static long read_long(const char *path)
-{
-	struct buf b;
-	long v;
-
-	if (read_all(path, 64, &b))
-		return -1;
-	v = strtol(b.data, NULL, 10);
-	buf_free(&b);
-	return v;
-}
-
-/*
- * Compare /proc/PID/@file with ours in every chunk size. Returns the number
- * of mismatches; a read of ours that needed mmap_lock counts as one, as the
- * target is stopped.
- */
+/* /proc's file and ours, equal in every chunk size (procmaps_util.h). */
 static int compare_file(int pid, const char *file)
 {
-	char p[128], o[128];
-	int mismatches = 0;
-	size_t i;
-
-	proc_path(p, sizeof(p), pid, file);
-	ours_path(o, sizeof(o), pid, file);
-	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
-		int attempt;
-
-		for (attempt = 0; attempt < 5; attempt++) {
-			struct buf before, got, after;
-			long long fallbacks = stat_get("mmap_lock_fallbacks");
-			int stable, same;
-
-			if (read_all(p, 1 << 16, &before))
-				return mismatches + 1;
-			if (read_all(o, chunks[i], &got)) {
-				fprintf(stderr, "# %s of %d: read failed\n", o, pid);
-				buf_free(&before);
-				return mismatches + 1;
-			}
-			fallbacks = stat_get("mmap_lock_fallbacks") - fallbacks;
-			if (read_all(p, 1 << 16, &after)) {
-				buf_free(&before);
-				buf_free(&got);
-				return mismatches + 1;
-			}
-			stable = before.len == after.len &&
-				 !memcmp(before.data, after.data, before.len);
-			same = got.len == before.len && !memcmp(got.data, before.data, got.len);
-			if (stable && !same) {
-				fprintf(stderr, "# %s of %d, reads of %zu bytes:\n", file, pid, chunks[i]);
-				show_first_diff(&before, &got);
-				mismatches++;
-			}
-			if (stable && fallbacks) {
-				fprintf(stderr, "# %s of %d: %lld mmap_lock fallbacks\n",
-					file, pid, fallbacks);
-				mismatches++;
-			}
-			buf_free(&before);
-			buf_free(&got);
-			buf_free(&after);
-			if (stable)
-				break;
-		}
-		if (attempt == 5) {
-			fprintf(stderr, "# /proc/%d/%s never stable\n", pid, file);
-			mismatches++;
-		}
-	}
-	return mismatches;
+	return compare_stable(pid, file, chunks, sizeof(chunks) / sizeof(chunks[0]));
 }
 
 /* Value in kB of field @name in the /proc smaps_rollup of @pid, or -1. */
@@ -122,60 +55,12 @@ static long rollup_field(int pid, const char *name)
 	return file_value(path, name, ':');
 }
 
-static char *map_anon(size_t size, int flags)
-{
-	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | flags, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 static void touch(char *p, size_t size, char value)
 {
 	size_t i;
 
 	for (i = 0; i < size; i += 4096)
 		p[i] = value + (char)(i / 4096);
-}
-
-/* A grandchild that shares the child's COW and shared pages until it dies with it. */
-static int fork_sharer(void)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		for (;;)
-			pause();
-	}
-	return 0;
-}
-
-/* KSM: two regions of identical pages, merged by ksmd before we stop. */
-static int make_ksm_pages(void)
-{
-	char *a = map_anon(16 * 4096, MAP_PRIVATE), *b = map_anon(16 * 4096, MAP_PRIVATE);
-	int waited;
-
-	if (!a || !b)
-		return -1;
-	memset(a, 0x5a, 16 * 4096);
-	memset(b, 0x5a, 16 * 4096);
-	if (madvise(a, 16 * 4096, MADV_MERGEABLE) || madvise(b, 16 * 4096, MADV_MERGEABLE))
-		return -1;
-	write_str("/sys/kernel/mm/ksm/sleep_millisecs", "10");
-	write_str("/sys/kernel/mm/ksm/pages_to_scan", "10000");
-	if (write_str("/sys/kernel/mm/ksm/run", "1"))
-		return -1;
-	for (waited = 0; waited < 600; waited++) {
-		if (read_long("/sys/kernel/mm/ksm/pages_sharing") >= 16)
-			break;
-		usleep(100 * 1000);
-	}
-	/* Stop ksmd: the merged pages stay merged, nothing moves during the compare. */
-	write_str("/sys/kernel/mm/ksm/run", "0");
-	return read_long("/sys/kernel/mm/ksm/pages_sharing") >= 16 ? 0 : -1;
 }
 
 static char file_data[4 * 4096];
@@ -267,7 +152,7 @@ static int make_every_field(void)
 		return 19;
 	touch(p, 16 * 4096, 5);
 
-	if (make_ksm_pages())
+	if (make_ksm_pages(16))
 		return 20;
 
 	/*
@@ -397,38 +282,13 @@ static void on_sigbus(int sig)
  */
 static int map_file_thp(void)
 {
-	static char block[64 * KB];
-	char path[64], cmd[96], num[16];
-	int fd, n, i;
+	int fd = ext4_file("/tmp/ext4", 2 * MB);
 	char *p;
 
-	fd = open("/sys/class/zram-control/hot_add", O_RDONLY);
-	n = fd < 0 ? -1 : read(fd, num, sizeof(num) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 1;
-	num[n] = '\0';
-	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", atoi(num));
-	if (write_str(path, "32M"))
-		return 2;
-	snprintf(cmd, sizeof(cmd), "mke2fs -q -b 4096 /dev/zram%d", atoi(num));
-	if (system(cmd))
-		return 3;
-	snprintf(path, sizeof(path), "/dev/zram%d", atoi(num));
-	mkdir("/tmp/ext4", 0755);
-	if (mount(path, "/tmp/ext4", "ext4", 0, NULL))
-		return 4;
-	fd = open("/tmp/ext4/file", O_CREAT | O_RDWR, 0644);
-	memset(block, 0x3c, sizeof(block));
-	for (i = 0; i < (int)(2 * MB / sizeof(block)); i++)
-		if (fd < 0 || write(fd, block, sizeof(block)) != sizeof(block))
-			return 5;
-	if (fsync(fd) || close(fd) || write_str("/proc/sys/vm/drop_caches", "3"))
-		return 6;
-	fd = open("/tmp/ext4/file", O_RDONLY);
+	if (fd < 0)
+		return -fd;
 	p = map_anon(4 * MB, MAP_PRIVATE);
-	if (fd < 0 || !p)
+	if (!p)
 		return 7;
 	p = (char *)(((unsigned long)p + 2 * MB - 1) & ~(2 * MB - 1));
 	if (mmap(p, 2 * MB, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) != p ||

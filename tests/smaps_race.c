@@ -490,12 +490,6 @@ static void *compact(void *arg)
 	return NULL;
 }
 
-/* A NUMA machine with memory on a second node (make check-debian's guest). */
-static int two_nodes(void)
-{
-	return access("/sys/devices/system/node/node1/meminfo", F_OK) == 0;
-}
-
 /*
  * On two nodes every page of the target moves on demand: migrate_pages(2)
  * from one node to the other and back, each call the whole target, where
@@ -561,14 +555,15 @@ static void run_migration_readers(struct __test_metadata *_metadata, pid_t pid, 
 	}
 	EXPECT_EQ(0, off);
 	/*
-	 * /proc's control run after ours: on Debian's kernel compaction at times
-	 * moves none of the second target's pages in three rounds (they were
-	 * allocated where the first run's compaction had made room); then the
-	 * control compared nothing, said so.
+	 * On one node, compaction at times moves none of the target's pages in
+	 * three rounds on Debian's kernel (they were allocated where an earlier
+	 * compaction had made room): then the run compared nothing, said so. On
+	 * two nodes (the debug kernel's guest, rpm_all_inputs) pages move on
+	 * demand, and must have.
 	 */
-	if (proc && migrated <= 100 && !off)
-		SKIP(return, "compaction moved no page of the control's target (%lld)", migrated);
-	/* Compaction moved pages meanwhile (about 1000-4000 in 6 s), or the test tested nothing. */
+	if (!two_nodes() && !all_inputs() && migrated <= 100 && !off)
+		SKIP(return, "compaction moved no page of the target (%lld)", migrated);
+	/* Pages moved meanwhile (about 1000-4000 in 6 s by compaction, far more between nodes). */
 	EXPECT_GT(migrated, 100);
 }
 

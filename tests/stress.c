@@ -5,7 +5,7 @@
  * fork+exit, exec) and are killed and restarted, while reader threads and
  * reader processes read their maps every way a user can: whole files in
  * random chunk sizes, pread at random offsets, seeking back and forth; and
- * their smaps (random chunk sizes) and smaps_rollup whole; and their cmdline
+ * their smaps and numa_maps (random chunk sizes) and smaps_rollup whole; and their cmdline
  * and environ (random chunk sizes). Two of the targets keep their command line
  * (PR_SET_MM) on two pages of their own that they drop (MADV_DONTNEED), page
  * out and write again, so that the cmdline reader takes both of its paths,
@@ -13,7 +13,7 @@
  *
  * Every whole read of maps is checked: lines well formed and never going backwards;
  * for a target that was alive during the whole read, its two anchor VMAs
- * are present. smaps reads must end in a newline, smaps_rollup must have its
+ * are present. smaps and numa_maps reads must end in a newline, smaps_rollup must have its
  * header, cmdline and environ reads must end in a NUL. Errors are allowed
  * only for a target that went away.
  * STRESS_SECS sets the duration (default 20). A table of what ran is printed.
@@ -330,11 +330,17 @@ static void read_once(unsigned int *seed)
 	pid_t pid = sh->pids[slot];
 	unsigned long lo = sh->anchor_lo[slot], hi = sh->anchor_hi[slot];
 	char path[128], buf[4096];
-	static const char *const names[8] = { "maps", "maps", "maps", "maps",
-					      "smaps_rollup", "smaps", "cmdline", "environ" };
-	int mode = rand_r(seed) % 8, fd, i;
+	static const char *const names[9] = { "maps", "maps", "maps", "maps",
+					      "smaps_rollup", "smaps", "cmdline", "environ",
+					      "numa_maps" };
+	/* numa_maps where the kernel has it (CONFIG_NUMA). */
+	static int modes;
+	int mode, fd, i;
 	struct buf b;
 
+	if (!modes)
+		modes = access("/proc/self/numa_maps", F_OK) ? 8 : 9;
+	mode = rand_r(seed) % modes;
 	if (pid <= 0)
 		return;
 	ours_path(path, sizeof(path), pid, names[mode]);
@@ -352,8 +358,9 @@ static void read_once(unsigned int *seed)
 		__atomic_fetch_add(&sh->args_reads, 1, __ATOMIC_RELAXED);
 		buf_free(&b);
 		return;
-	case 4: /* smaps_rollup, or smaps in random chunks: page walks amid the chaos */
+	case 4: /* smaps_rollup, or smaps or numa_maps in random chunks: page walks amid the chaos */
 	case 5:
+	case 8:
 		if (!read_whole(path, mode == 4 ? 4096 : 1 + rand_r(seed) % 65536, slot, pid, gen, &b))
 			return;
 		if (b.len && (b.data[b.len - 1] != '\n' ||
@@ -483,7 +490,7 @@ TEST_F_TIMEOUT(stress, readers_x_mutators, 3600)
 
 	printf("# stress results (%.0f s, %d targets, %d reader threads + %d reader processes)\n",
 	       secs, TARGETS, READER_THREADS, READER_PROCS);
-	printf("# | whole reads | preads | seek reads | smaps/rollup reads | cmdline/environ reads | bytes | lines | mutations | forks | execs | threads | target restarts | errors (target gone) | violations |\n");
+	printf("# | whole reads | preads | seek reads | smaps/rollup/numa_maps reads | cmdline/environ reads | bytes | lines | mutations | forks | execs | threads | target restarts | errors (target gone) | violations |\n");
 	printf("# | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld |\n",
 	       sh->reads, sh->preads, sh->seeks, sh->smaps_reads, sh->args_reads, sh->bytes, sh->lines, sh->mutations,
 	       sh->forks, sh->execs, sh->threads, sh->restarts, sh->errors_gone, sh->violations);

@@ -28,12 +28,12 @@
 #include "kselftest_harness.h"
 #include "procmaps_util.h"
 
-#define NFILES 5
+#define NFILES 6
 #define READ_SIZE 4096
 #define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
 
 static const char *const files[NFILES] = {
-	"maps", "smaps", "smaps_rollup", "cmdline", "environ",
+	"maps", "smaps", "smaps_rollup", "cmdline", "environ", "numa_maps",
 };
 
 /* How /proc's and our results must agree. */

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `numa_maps` file, byte for byte as `fs/proc/task_mmu.c` prints it (`show_numa_map()`):
+//! one line per VMA with its memory policy, its kind, and on which nodes its pages are.
+//!
+//! ```text
+//! 7f5e2a1d5000 default file=/usr/lib/libc.so.6 mapped=34 mapmax=6 N0=20 N1=14 kernelpagesize_kB=4
+//! ```
+//!
+//! The adapter and cursor of `maps` and `smaps` ([`crate::vma_seq`]): one VMA at a time, held by
+//! its per-VMA lock (or `mmap_lock` where the cursor falls back) while mm's walker goes through
+//! its page tables with our callbacks, as 7.3's `/proc` does (`PGWALK_VMA_RDLOCK_VERIFY`). The
+//! policy text is mm's own (`__get_vma_policy()`, `mpol_to_str()`, exported to this module by
+//! `kernel/patches/`); the task's policy, which a VMA without one of its own shows, is held for
+//! each `read()` chunk, as `/proc`'s `m_start()` holds it. The counting is `gather_stats()`'s,
+//! value for value, on the page-table walk of [`crate::smaps_walk`].
+//!
+//! Only with `CONFIG_NUMA`, as in `/proc`.
+//!
+//! C source: [`fs/proc/task_mmu.c`](srctree/fs/proc/task_mmu.c)
+
+use core::ptr::NonNull;
+use kernel::{bindings, prelude::*};
+
+use crate::{
+    files::FileOps,
+    mm_lock::{Context, SleepableVma, WalkLock},
+    seq_out::{self, SeqOut},
+    smaps_walk::{self, MmWalk, PteInfo},
+    stats::STATS,
+    target::Target,
+    vma_fields::VmaFields,
+    vma_format::Shown,
+    vma_seq::{self, SeqOps, View},
+};
+
+// The `RUST_PROCMAPS_NUMA_*` bits of rust_procmaps.h (`scripts/build-module.sh` fails the build
+// if the two sides differ).
+const NUMA_DIRTY: u32 = 1 << 0;
+const NUMA_SWAPCACHE: u32 = 1 << 1;
+const NUMA_ACTIVE: u32 = 1 << 2;
+const NUMA_WRITEBACK: u32 = 1 << 3;
+const NUMA_ANON: u32 = 1 << 4;
+const NUMA_RESERVED: u32 = 1 << 5;
+const NUMA_NO_MEMORY: u32 = 1 << 6;
+
+/// `struct rust_procmaps_numa_page` of rust_procmaps.h: what `gather_stats()` reads of a page.
+#[repr(C)]
+struct NumaPage {
+    nid: c_int,
+    mapcount: c_int,
+    /// `NUMA_*`.
+    tests: c_uint,
+}
+
+// Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
+#[expect(
+    improper_ctypes,
+    reason = "kernel structs are only passed by pointer, never by value"
+)]
+extern "C" {
+    fn rust_procmaps_task_mempolicy_get(
+        task: *mut bindings::task_struct,
+    ) -> *mut bindings::mempolicy;
+    fn rust_procmaps_mpol_put(pol: *mut bindings::mempolicy);
+    fn rust_procmaps_vma_policy_str(
+        vma: *mut bindings::vm_area_struct,
+        task_pol: *mut bindings::mempolicy,
+        buf: *mut c_char,
+        len: c_int,
+    );
+    fn rust_procmaps_numa_page(page: *mut bindings::page, out: *mut NumaPage);
+    fn rust_procmaps_node_has_memory(nid: c_int) -> bool;
+    fn rust_procmaps_walk_numa(
+        vma: *mut bindings::vm_area_struct,
+        mmap_locked: bool,
+        private: *mut c_void,
+    ) -> c_int;
+    fn rust_procmaps_vma_heap_or_stack(vma: *const bindings::vm_area_struct) -> *const c_char;
+    fn rust_procmaps_file_user_path(f: *const bindings::file) -> *const bindings::path;
+    fn rust_procmaps_vma_kernel_pagesize(vma: *mut bindings::vm_area_struct) -> usize;
+}
+
+/// The task's memory policy, referenced (`hold_task_mempolicy()`), for one `read()` chunk.
+///
+/// # Invariants
+///
+/// `0` is a policy on which this value owns a reference (`mpol_get()`).
+pub(crate) struct TaskPolicy(NonNull<bindings::mempolicy>);
+
+impl TaskPolicy {
+    /// `get_task_policy()` of the process of `target` under its `task_lock()`, referenced;
+    /// `ESRCH` once the process is reaped.
+    fn of(target: &Target) -> Result<Self> {
+        let task = target.task()?;
+        // SAFETY: `task` is a counted task reference; the helper takes `task_lock()`.
+        let pol = unsafe { rust_procmaps_task_mempolicy_get(task.as_ptr()) };
+        // INVARIANT: The helper returned a referenced policy (never NULL: the default policy
+        // when the task has none).
+        NonNull::new(pol).map(Self).ok_or(ESRCH)
+    }
+}
+
+impl Drop for TaskPolicy {
+    fn drop(&mut self) {
+        // SAFETY: We own a reference (invariant).
+        unsafe { rust_procmaps_mpol_put(self.0.as_ptr()) };
+    }
+}
+
+/// What one read chunk of `numa_maps` keeps: the task's policy, and the per-node page counts
+/// of the VMA being shown (`nr_node_ids` of them, allocated once a chunk rather than once a
+/// VMA; `struct numa_maps` has `MAX_NUMNODES`).
+pub(crate) struct NumaChunk {
+    policy: TaskPolicy,
+    nodes: KVec<u64>,
+}
+
+/// `struct numa_maps`: what `gather_stats()` counts over one VMA.
+#[derive(Default)]
+struct NumaStats {
+    pages: u64,
+    anon: u64,
+    active: u64,
+    writeback: u64,
+    mapcount_max: u64,
+    dirty: u64,
+    swapcache: u64,
+}
+
+/// The walk's `private`.
+struct Walk<'a> {
+    md: NumaStats,
+    nodes: &'a mut [u64],
+}
+
+impl Walk<'_> {
+    /// `gather_stats()`: `page`, as [`numa_page`] read it, `nr_pages` pages mapped by an entry
+    /// whose dirty bit is `pte_dirty`.
+    #[inline(always)]
+    fn gather(&mut self, page: &NumaPage, pte_dirty: bool, nr_pages: u64) {
+        let md = &mut self.md;
+        md.pages += nr_pages;
+        if pte_dirty || page.tests & NUMA_DIRTY != 0 {
+            md.dirty += nr_pages;
+        }
+        if page.tests & NUMA_SWAPCACHE != 0 {
+            md.swapcache += nr_pages;
+        }
+        if page.tests & NUMA_ACTIVE != 0 {
+            md.active += nr_pages;
+        }
+        if page.tests & NUMA_WRITEBACK != 0 {
+            md.writeback += nr_pages;
+        }
+        if page.tests & NUMA_ANON != 0 {
+            md.anon += nr_pages;
+        }
+        // `int count` compared with `unsigned long mapcount_max`: a negative count converts to
+        // a huge one, as in C.
+        let count = i64::from(page.mapcount) as u64;
+        if count > md.mapcount_max {
+            md.mapcount_max = count;
+        }
+        if let Some(node) = self.nodes.get_mut(page.nid as usize) {
+            *node += nr_pages;
+        }
+    }
+}
+
+/// What `gather_stats()` reads of `page`.
+///
+/// # Safety
+///
+/// `page` must be mapped by an entry the caller reads under its page-table lock.
+#[inline(always)]
+unsafe fn numa_page(page: *mut bindings::page) -> NumaPage {
+    let mut out = NumaPage {
+        nid: 0,
+        mapcount: 0,
+        tests: 0,
+    };
+    // SAFETY: Per the function's safety requirement, the page and its folio stay valid.
+    unsafe { rust_procmaps_numa_page(page, &mut out) };
+    out
+}
+
+/// The walk state behind `walk`.
+///
+/// # Safety
+///
+/// `walk` must be a walk started by [`walk_vma`], during one of its callbacks.
+unsafe fn walk_state<'a>(walk: *mut MmWalk) -> &'a mut Walk<'a> {
+    // SAFETY: `walk_vma` passed a `Walk` as `private` and it outlives the walk; callbacks run
+    // one at a time, so the reference is unique.
+    unsafe { &mut *smaps_walk::walk_private(walk).cast::<Walk<'a>>() }
+}
+
+/// `pmd_entry` callback (`gather_pte_stats()`): one PMD's worth of `[addr, end)`.
+///
+/// # Safety
+///
+/// Called by `walk_page_range_vma()` for a walk started by [`walk_vma`], with `pmd` a PMD of
+/// the walked VMA's page tables.
+#[no_mangle]
+unsafe extern "C" fn rust_procmaps_numa_pmd_entry(
+    pmd: *mut bindings::pmd_t,
+    addr: usize,
+    end: usize,
+    walk: *mut MmWalk,
+) -> c_int {
+    // SAFETY: Per the function's safety requirement: the walk holds its VMA.
+    let (vma, state) = unsafe { (smaps_walk::walk_vma(walk), walk_state(walk)) };
+    // SAFETY: Per the function's safety requirement; the callbacks run with the PMD, or the
+    // entry's table, locked.
+    unsafe {
+        smaps_walk::pmd_range(
+            walk,
+            pmd,
+            addr,
+            end,
+            true,
+            state,
+            // `can_gather_numa_stats_pmd()`: a present PMD mapping a normal page, not reserved,
+            // on a node with memory.
+            |state| {
+                let pmdv = smaps_walk::rust_procmaps_pmdp_get(pmd);
+                if !smaps_walk::rust_procmaps_pmd_present(pmdv) {
+                    return;
+                }
+                let page = smaps_walk::rust_procmaps_vm_normal_page_pmd(vma, addr, pmdv);
+                if page.is_null() {
+                    return;
+                }
+                let info = numa_page(page);
+                if info.tests & (NUMA_RESERVED | NUMA_NO_MEMORY) == 0 {
+                    let nr = (smaps_walk::rust_procmaps_hpage_pmd_size() as u64)
+                        / bindings::PAGE_SIZE as u64;
+                    state.gather(&info, smaps_walk::rust_procmaps_pmd_dirty(pmdv), nr);
+                }
+            },
+            // `can_gather_numa_stats()`: a present PTE mapping a normal page
+            // (`vm_normal_page()`, read by the batch), not of a device, not reserved, on a
+            // node with memory.
+            |state, pte: &PteInfo, _at| {
+                if pte.page().is_null() || pte.tests() & smaps_walk::FOLIO_ZONE_DEVICE != 0 {
+                    return;
+                }
+                let info = numa_page(pte.page());
+                if info.tests & (NUMA_RESERVED | NUMA_NO_MEMORY) == 0 {
+                    state.gather(&info, pte.bits() & smaps_walk::PTE_DIRTY != 0, 1);
+                }
+            },
+        )
+    }
+}
+
+/// `hugetlb_entry` callback (`gather_hugetlb_stats()`): one huge page of a hugetlb VMA,
+/// counted as one page.
+///
+/// # Safety
+///
+/// Called by `walk_page_range_vma()` for a walk started by [`walk_vma`], with `pte` a huge PTE
+/// of the walked VMA (the walker holds the hugetlb VMA lock).
+#[no_mangle]
+unsafe extern "C" fn rust_procmaps_numa_hugetlb_entry(
+    pte: *mut bindings::pte_t,
+    _hmask: usize,
+    addr: usize,
+    _end: usize,
+    walk: *mut MmWalk,
+) -> c_int {
+    // SAFETY: Per the function's safety requirement: the VMA is held and `pte` is its huge PTE,
+    // read under the huge page-table lock, held until the end.
+    unsafe {
+        let (_ptl, ptent) = smaps_walk::huge_pte_locked(walk, pte, addr);
+        let bits = smaps_walk::rust_procmaps_pte_bits(ptent);
+        if bits & smaps_walk::PTE_PRESENT != 0 {
+            let info = numa_page(smaps_walk::rust_procmaps_pte_page(ptent));
+            walk_state(walk).gather(&info, bits & smaps_walk::PTE_DIRTY != 0, 1);
+        }
+    }
+    0
+}
+
+/// Walks all of `vma` into `walk` (`walk_page_vma()` in `show_numa_map()`).
+///
+/// The cursor that handed out `vma` holds it and an `mmget` reference on its mm for the whole
+/// call, says which lock the walker must assert, and has no RCU section open (the walk
+/// sleeps): what [`SleepableVma`] guarantees.
+fn walk_vma(vma: &SleepableVma<'_>, walk: &mut Walk<'_>) {
+    let lock = vma.walk_lock();
+    match lock {
+        WalkLock::Vma => STATS.numa_walks_vma_locked.inc(),
+        WalkLock::Mmap => STATS.numa_walks_mmap_locked.inc(),
+    }
+    // SAFETY: The VMA is held as `lock` says, which is what the walker asserts; `walk`
+    // outlives the call and is only used by our callbacks. Errors (none are expected for the
+    // VMA's own range) leave the counts as far as they got, like `/proc`.
+    unsafe {
+        rust_procmaps_walk_numa(
+            vma.as_ptr(),
+            lock == WalkLock::Mmap,
+            core::ptr::from_mut(walk).cast(),
+        )
+    };
+}
+
+/// `mpol_to_str()`'s buffer in `show_numa_map()`.
+const POLICY_LEN: usize = 64;
+
+/// The `numa_maps` view (`show_numa_map()`).
+struct NumaMaps;
+
+impl View for NumaMaps {
+    fn seq_ops() -> &'static SeqOps {
+        &NUMA_MAPS_SEQ_OPS
+    }
+
+    // The page-table walk sleeps.
+    const CONTEXT: Context = Context::MaySleep;
+
+    type ChunkData = NumaChunk;
+
+    fn chunk_data(target: &Target) -> Result<NumaChunk> {
+        // SAFETY: `nr_node_ids` is set at boot and only read afterwards.
+        let nr_nodes = unsafe { bindings::nr_node_ids } as usize;
+        let mut nodes = KVec::with_capacity(nr_nodes, GFP_KERNEL)?;
+        nodes.resize(nr_nodes, 0, GFP_KERNEL)?;
+        Ok(NumaChunk {
+            policy: TaskPolicy::of(target)?,
+            nodes,
+        })
+    }
+
+    fn show(out: &mut SeqOut<'_>, shown: Shown<'_>, chunk: &mut NumaChunk) {
+        // The gate VMA has no mm: `show_numa_map()` prints nothing for it.
+        let Shown::Vma(vma) = shown else {
+            return;
+        };
+        let vma = vma.sleepable();
+        let raw = vma.as_ptr();
+        let mut policy = [0u8; POLICY_LEN];
+        // SAFETY: The VMA is held, so its policy (or its shared policy) is stable while the
+        // helper takes and puts its reference; the task policy is referenced by the chunk; the
+        // buffer is `POLICY_LEN` bytes, which `mpol_to_str()` NUL-terminates.
+        unsafe {
+            rust_procmaps_vma_policy_str(
+                raw,
+                chunk.policy.0.as_ptr(),
+                policy.as_mut_ptr().cast(),
+                POLICY_LEN as c_int,
+            )
+        };
+        let policy_len = policy.iter().position(|&b| b == 0).unwrap_or(POLICY_LEN);
+        let file = vma.file();
+        let kind: &[u8] = if file.is_some() {
+            b" file="
+        } else {
+            // SAFETY: The VMA is held and has an mm.
+            let name = unsafe { rust_procmaps_vma_heap_or_stack(raw) };
+            // SAFETY: A non-null result is one of the helper's static C strings.
+            match (!name.is_null()).then(|| unsafe { CStr::from_char_ptr(name) }) {
+                None => b"",
+                Some(name) if name == c"[heap]" => b" heap",
+                Some(_) => b" stack",
+            }
+        };
+
+        let mut spare = seq_out::spare();
+        let mut head = out.line::<{ 16 + 1 + POLICY_LEN + 6 }>(&mut spare);
+        head.line().hex(vma.start() as u64, 8);
+        head.line().byte(b' ');
+        head.line().bytes(&policy[..policy_len]);
+        head.line().bytes(kind);
+        head.finish();
+        if let Some(file) = file {
+            // SAFETY: `file` is the VMA's file, pinned by the VMA; so is its user path.
+            out.path_escaped(
+                unsafe { &*rust_procmaps_file_user_path(file.as_ptr()) },
+                c"\n\t= ",
+            );
+        }
+        let hugetlb = vma.flags() & (1 << bindings::VMA_HUGETLB_BIT) != 0;
+        if hugetlb {
+            out.write(b" huge");
+        }
+
+        chunk.nodes.fill(0);
+        let mut walk = Walk {
+            md: NumaStats::default(),
+            nodes: &mut chunk.nodes,
+        };
+        walk_vma(&vma, &mut walk);
+        // SAFETY: The VMA is held; this reads its fields.
+        let pagesize = unsafe { rust_procmaps_vma_kernel_pagesize(raw) };
+        counts(out, &walk.md, walk.nodes, hugetlb, pagesize);
+    }
+}
+
+/// The end of a `numa_maps` line: what the walk counted, if anything, and the newline.
+fn counts(out: &mut SeqOut<'_>, md: &NumaStats, nodes: &[u64], hugetlb: bool, pagesize: usize) {
+    if md.pages == 0 {
+        out.putc(b'\n');
+        return;
+    }
+    let counters: [(&[u8], u64, bool); 7] = [
+        (b" anon=", md.anon, md.anon != 0),
+        (b" dirty=", md.dirty, md.dirty != 0),
+        (
+            b" mapped=",
+            md.pages,
+            md.pages != md.anon && md.pages != md.dirty,
+        ),
+        (b" mapmax=", md.mapcount_max, md.mapcount_max > 1),
+        (b" swapcache=", md.swapcache, md.swapcache != 0),
+        (b" active=", md.active, md.active < md.pages && !hugetlb),
+        (b" writeback=", md.writeback, md.writeback != 0),
+    ];
+    let mut spare = seq_out::spare();
+    // Seven labels of at most 11 bytes, each with at most 20 digits.
+    let mut line = out.line::<{ 7 * 31 }>(&mut spare);
+    for (label, value, shown) in counters {
+        if shown {
+            line.line().bytes(label);
+            line.line().dec(value);
+        }
+    }
+    line.finish();
+    for (nid, &count) in nodes.iter().enumerate() {
+        // SAFETY: Reads `node_states[N_MEMORY]`, as `for_each_node_state()` does.
+        if count != 0 && unsafe { rust_procmaps_node_has_memory(nid as c_int) } {
+            let mut spare = seq_out::spare();
+            let mut line = out.line::<{ 2 + 10 + 1 + 20 }>(&mut spare);
+            line.line().bytes(b" N");
+            line.line().dec(nid as u64);
+            line.line().byte(b'=');
+            line.line().dec(count);
+            line.finish();
+        }
+    }
+    let mut spare = seq_out::spare();
+    let mut line = out.line::<{ 19 + 20 + 1 }>(&mut spare);
+    line.line().bytes(b" kernelpagesize_kB=");
+    line.line().dec((pagesize >> 10) as u64);
+    line.line().byte(b'\n');
+    line.finish();
+}
+
+static NUMA_MAPS_SEQ_OPS: SeqOps = vma_seq::seq_ops::<NumaMaps>();
+
+/// File operations of `numa_maps`.
+pub(crate) static NUMA_MAPS_FOPS: FileOps = vma_seq::file_ops::<NumaMaps>();
