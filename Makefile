@@ -9,7 +9,7 @@
 #                "N passed, N failed, N skipped"
 #   make check-debian  the tests on Debian's own kernel configuration, with the
 #                signed module, without and with Secure Boot's lockdown
-#   make bench   contention benchmark on Debian's kernel configuration (~15 min warm);
+#   make bench   contention benchmark on Debian's kernel configuration (~17 min warm);
 #                results in results/latest/ (bench-quick: CI smoke, ~2 min warm)
 #   make bench-inline  the same with the Rust -> C helpers inlined
 #                (CONFIG_RUST_INLINE_HELPERS, clang 22): results/latest-inline/

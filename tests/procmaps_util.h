@@ -314,9 +314,42 @@ static inline pid_t spawn_stopped(int (*setup)(void))
 }
 
 /*
+ * Whether @pid, just sent SIGSTOP, is one that stays as it is while it is
+ * compared: stopped within a second, or a kernel thread (which ignores the
+ * signal). Not one that is exiting (a SIGKILL pending: it never stops, and
+ * may be reaped while it is read) or gone.
+ */
+static inline int settled(int pid)
+{
+	char path[64], buf[512], state, *p;
+	unsigned long flags;
+	int i, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (i = 0; i < 100; i++) {
+		fd = open(path, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			return 0;
+		buf[n] = '\0';
+		/* After the command name: state, ppid, pgrp, session, tty, tpgid, flags. */
+		p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+			return 0;
+		if (state == 'T' || (flags & 0x00200000 /* PF_KTHREAD */))
+			return 1;
+		usleep(10 * 1000);
+	}
+	return 0;
+}
+
+/*
  * Call @fn(pid, arg) for every process of the guest that has our @file, but
- * us, each stopped with SIGSTOP meanwhile (except PID 1, which cannot be).
- * Returns the number of calls.
+ * us, each stopped with SIGSTOP meanwhile (except PID 1, which cannot be);
+ * one that does not stop (exiting) is left out. Returns the number of calls.
  */
 static inline int for_each_process_stopped(const char *file, void (*fn)(int pid, void *arg),
 					   void *arg)
@@ -334,8 +367,14 @@ static inline int for_each_process_stopped(const char *file, void (*fn)(int pid,
 		ours_path(path, sizeof(path), pid, file);
 		if (access(path, F_OK))
 			continue; /* exited meanwhile */
-		stop = pid != 1 && !kill(pid, SIGSTOP);
+		stop = pid != 1;
+		if (stop && kill(pid, SIGSTOP))
+			continue; /* gone */
 		usleep(10 * 1000);
+		if (stop && !settled(pid)) {
+			kill(pid, SIGCONT);
+			continue; /* exiting (a grandchild of an earlier test, say) */
+		}
 		fn(pid, arg);
 		if (stop)
 			kill(pid, SIGCONT);
