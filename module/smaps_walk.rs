@@ -12,6 +12,9 @@
 //! `smaps_hugetlb_range()`, `smaps_pte_hole()`); the folio queries they use are the kernel's
 //! own inlines.
 //!
+//! The per-PMD part of the walk ([`pmd_range`]) and the read of a huge PTE
+//! ([`huge_pte_locked`]) are shared with `numa_maps` (numa_maps.rs).
+//!
 //! The accounting assumes `CONFIG_PAGE_MAPCOUNT` (per-page mapcounts, the default; PSS of a
 //! shared large folio is computed page by page from them).
 //!

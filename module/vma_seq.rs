@@ -10,7 +10,8 @@
 //! the seq_file buffer had to grow) starts again from there and prints it.
 //!
 //! Locks live only inside one `read()`: `start` makes a cursor (which holds the `mmget`
-//! reference and, as `lock_mode` says, the locks), `next` advances it, `stop` drops it. `show`
+//! reference and, as `lock_mode` says, the locks) and the view's [`View::ChunkData`], `next`
+//! advances the cursor, `stop` drops both. `show`
 //! asks the cursor for the VMA it holds: no raw VMA pointer passes through seq_file.
 
 use core::cell::UnsafeCell;
