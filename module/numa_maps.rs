@@ -29,8 +29,7 @@ use crate::{
     smaps_walk::{self, MmWalk, PteInfo},
     stats::STATS,
     target::Target,
-    vma_fields::VmaFields,
-    vma_format::Shown,
+    vma_format::{self, Shown},
     vma_seq::{self, SeqOps, View},
 };
 
@@ -76,8 +75,6 @@ extern "C" {
         mmap_locked: bool,
         private: *mut c_void,
     ) -> c_int;
-    fn rust_procmaps_vma_heap_or_stack(vma: *const bindings::vm_area_struct) -> *const c_char;
-    fn rust_procmaps_file_user_path(f: *const bindings::file) -> *const bindings::path;
     fn rust_procmaps_vma_kernel_pagesize(vma: *mut bindings::vm_area_struct) -> usize;
 }
 
@@ -353,14 +350,11 @@ impl View for NumaMaps {
             )
         };
         let policy_len = policy.iter().position(|&b| b == 0).unwrap_or(POLICY_LEN);
-        let file = vma.file();
-        let kind: &[u8] = if file.is_some() {
+        let path = vma_format::file_path(&vma);
+        let kind: &[u8] = if path.is_some() {
             b" file="
         } else {
-            // SAFETY: The VMA is held and has an mm.
-            let name = unsafe { rust_procmaps_vma_heap_or_stack(raw) };
-            // SAFETY: A non-null result is one of the helper's static C strings.
-            match (!name.is_null()).then(|| unsafe { CStr::from_char_ptr(name) }) {
+            match vma_format::heap_or_stack(&vma) {
                 None => b"",
                 Some(name) if name == c"[heap]" => b" heap",
                 Some(_) => b" stack",
@@ -374,12 +368,8 @@ impl View for NumaMaps {
         head.line().bytes(&policy[..policy_len]);
         head.line().bytes(kind);
         head.finish();
-        if let Some(file) = file {
-            // SAFETY: `file` is the VMA's file, pinned by the VMA; so is its user path.
-            out.path_escaped(
-                unsafe { &*rust_procmaps_file_user_path(file.as_ptr()) },
-                c"\n\t= ",
-            );
+        if let Some(path) = path {
+            out.path_escaped(path, c"\n\t= ");
         }
         let hugetlb = vma.flags() & (1 << bindings::VMA_HUGETLB_BIT) != 0;
         if hugetlb {

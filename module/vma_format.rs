@@ -62,24 +62,36 @@ pub(crate) enum VmaName<'a> {
     Anon(&'static str, &'a CStr),
 }
 
+/// The user-visible path of the file of `vma` (`file_user_path()`: the overlay file's, not the
+/// backing one's), if it has a file.
+pub(crate) fn file_path(vma: &VmaRef) -> Option<&bindings::path> {
+    // SAFETY: The file is the VMA's, pinned by the VMA; so is its user path.
+    vma.file()
+        .map(|file| unsafe { &*rust_procmaps_file_user_path(file.as_ptr()) })
+}
+
+/// `c"[heap]"` if `vma_is_initial_heap()`, else `c"[stack]"` if `vma_is_initial_stack()`.
+pub(crate) fn heap_or_stack(vma: &VmaRef) -> Option<&'static CStr> {
+    // SAFETY: The VMA is held and has an mm.
+    let name = unsafe { rust_procmaps_vma_heap_or_stack(vma.as_ptr()) };
+    // SAFETY: A non-null result is one of the helper's static C strings.
+    (!name.is_null()).then(|| unsafe { CStr::from_char_ptr(name) })
+}
+
 /// Mirrors `get_vma_name()` for a VMA of the process (the gate VMA has its own, in `gate.rs`).
 pub(crate) fn vma_name<'a>(vma: &'a VmaRef) -> VmaName<'a> {
     let anon = vma.anon_name();
-    if let Some(file) = vma.file() {
+    if let Some(path) = file_path(vma) {
         if let Some(name) = anon {
             return VmaName::Anon("anon_shmem", name);
         }
-        // SAFETY: `file` is the VMA's file, pinned by the VMA; so is its user path.
-        return VmaName::Path(unsafe { &*rust_procmaps_file_user_path(file.as_ptr()) });
+        return VmaName::Path(path);
     }
     if let Some(name) = vma.special_name() {
         return VmaName::Str(name);
     }
-    // SAFETY: The VMA is held and has an mm.
-    let heap_or_stack = unsafe { rust_procmaps_vma_heap_or_stack(vma.as_ptr()) };
-    if !heap_or_stack.is_null() {
-        // SAFETY: A non-null result is one of the helper's static C strings.
-        return VmaName::Str(unsafe { CStr::from_char_ptr(heap_or_stack) });
+    if let Some(name) = heap_or_stack(vma) {
+        return VmaName::Str(name);
     }
     match anon {
         Some(name) => VmaName::Anon("anon", name),
