@@ -270,13 +270,21 @@ __procmaps_helper struct page *rust_procmaps_vm_normal_page_pmd(struct vm_area_s
 	return vm_normal_page_pmd(vma, addr, pmd);
 }
 
-/* The pte_*() tests smaps reads: RUST_PROCMAPS_PTE_* bits. */
-__procmaps_helper unsigned int rust_procmaps_pte_bits(pte_t pte)
+/*
+ * The pte_*() tests smaps reads: RUST_PROCMAPS_PTE_* bits. Inlined into the
+ * batch below: a call per page there is a call /proc's walk does not make.
+ */
+static __always_inline unsigned int pte_bits(pte_t pte)
 {
 	return (pte_present(pte) ? RUST_PROCMAPS_PTE_PRESENT : 0) |
 	       (pte_none(pte) ? RUST_PROCMAPS_PTE_NONE : 0) |
 	       (pte_young(pte) ? RUST_PROCMAPS_PTE_YOUNG : 0) |
 	       (pte_dirty(pte) ? RUST_PROCMAPS_PTE_DIRTY : 0);
+}
+
+__procmaps_helper unsigned int rust_procmaps_pte_bits(pte_t pte)
+{
+	return pte_bits(pte);
 }
 
 __procmaps_helper softleaf_t rust_procmaps_softleaf_from_pte(pte_t pte)
@@ -323,12 +331,8 @@ __procmaps_helper unsigned long rust_procmaps_compound_nr(struct page *page)
  * page_folio(@page) into *@folio, and which of the folio tests smaps uses
  * hold: RUST_PROCMAPS_FOLIO_* bits.
  */
-__procmaps_helper unsigned int rust_procmaps_page_folio_tests(struct page *page,
-							      struct folio **folio)
+static __always_inline unsigned int folio_tests(struct folio *f)
 {
-	struct folio *f = page_folio(page);
-
-	*folio = f;
 	return (folio_test_anon(f) ? RUST_PROCMAPS_FOLIO_ANON : 0) |
 	       (folio_test_swapbacked(f) ? RUST_PROCMAPS_FOLIO_SWAPBACKED : 0) |
 	       (folio_test_ksm(f) ? RUST_PROCMAPS_FOLIO_KSM : 0) |
@@ -339,22 +343,28 @@ __procmaps_helper unsigned int rust_procmaps_page_folio_tests(struct page *page,
 	       (folio_ref_count(f) == 1 ? RUST_PROCMAPS_FOLIO_REF_ONE : 0);
 }
 
+__procmaps_helper unsigned int rust_procmaps_page_folio_tests(struct page *page,
+							      struct folio **folio)
+{
+	*folio = page_folio(page);
+	return folio_tests(*folio);
+}
+
 static_assert(sizeof(struct rust_procmaps_pte_info) == 32);
 static_assert(offsetof(struct rust_procmaps_pte_info, page) == 8);
 static_assert(offsetof(struct rust_procmaps_pte_info, folio) == 16);
 static_assert(offsetof(struct rust_procmaps_pte_info, bits) == 24);
 static_assert(offsetof(struct rust_procmaps_pte_info, tests) == 28);
 
-/*
- * @nr (at most RUST_PROCMAPS_PTE_BATCH) entries of a PTE table that the
- * caller holds mapped and locked, from @pte for @addr: one call a batch, as
- * every Rust -> C call is a real call (four a present entry, unbatched).
- * Only reads; smaps_walk.rs does the accounting. Not __procmaps_helper, as the next one:
- * the call is made once per batch anyway.
- */
-void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
-			     unsigned long addr, unsigned int nr,
-			     struct rust_procmaps_pte_info *out)
+#ifdef CONFIG_NUMA
+static void numa_pte_batch(struct vm_area_struct *vma, pte_t *pte,
+			   unsigned long addr, unsigned int nr,
+			   struct rust_procmaps_numa_stats *md);
+#endif
+
+static void smaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
+			    unsigned long addr, unsigned int nr,
+			    struct rust_procmaps_pte_info *out)
 {
 	unsigned int i;
 
@@ -363,17 +373,39 @@ void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
 		pte_t ptent = ptep_get(pte + i);
 
 		info->pte = ptent;
-		info->bits = rust_procmaps_pte_bits(ptent);
+		info->bits = pte_bits(ptent);
 		info->page = NULL;
 		info->folio = NULL;
 		info->tests = 0;
 		if (!pte_present(ptent))
 			continue;
 		info->page = vm_normal_page(vma, addr, ptent);
-		if (info->page)
-			info->tests = rust_procmaps_page_folio_tests(info->page,
-								     &info->folio);
+		if (info->page) {
+			info->folio = page_folio(info->page);
+			info->tests = folio_tests(info->folio);
+		}
 	}
+}
+
+/*
+ * @nr (at most RUST_PROCMAPS_PTE_BATCH) entries of a PTE table that the
+ * caller holds mapped and locked, from @pte for @addr, read into @out as the
+ * records of @kind (RUST_PROCMAPS_BATCH_*): one call a batch, as every Rust
+ * -> C call is a real call (four a present entry, unbatched). Only reads;
+ * the Rust walks do the counting. Not __procmaps_helper, as the next one: the
+ * call is made once per batch anyway.
+ */
+void rust_procmaps_pte_batch(unsigned int kind, struct vm_area_struct *vma,
+			     pte_t *pte, unsigned long addr, unsigned int nr,
+			     void *out)
+{
+#ifdef CONFIG_NUMA
+	if (kind == RUST_PROCMAPS_BATCH_NUMA) {
+		numa_pte_batch(vma, pte, addr, nr, out);
+		return;
+	}
+#endif
+	smaps_pte_batch(vma, pte, addr, nr, out);
 }
 
 /*
@@ -391,9 +423,9 @@ void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
  * kernel, it made the per-page loop of that function slower (commit
  * 76972f2 has the measurements).
  */
-pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
-				  unsigned long addr, unsigned int nr,
-				  struct rust_procmaps_pte_info *out, spinlock_t **ptl)
+pte_t *rust_procmaps_pmd_map_lock(unsigned int kind, struct vm_area_struct *vma,
+				  pmd_t *pmd, unsigned long addr, unsigned int nr,
+				  void *out, spinlock_t **ptl)
 {
 	pte_t *pte;
 
@@ -405,7 +437,7 @@ pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
 		*ptl = NULL;
 		return NULL;
 	}
-	rust_procmaps_pte_batch(vma, pte, addr, nr, out);
+	rust_procmaps_pte_batch(kind, vma, pte, addr, nr, out);
 	return pte;
 }
 
@@ -425,8 +457,7 @@ __procmaps_helper void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *pt
  * folio_precise_page_mapcount() of fs/proc/internal.h, a header modules
  * cannot include (CONFIG_PAGE_MAPCOUNT, which our configs enable).
  */
-__procmaps_helper int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
-								struct page *page)
+static __always_inline int precise_page_mapcount(struct folio *folio, struct page *page)
 {
 	int mapcount = atomic_read(&page->_mapcount) + 1;
 
@@ -435,6 +466,12 @@ __procmaps_helper int rust_procmaps_folio_precise_page_mapcount(struct folio *fo
 	if (folio_test_large(folio))
 		mapcount += folio_entire_mapcount(folio);
 	return mapcount;
+}
+
+__procmaps_helper int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
+								struct page *page)
+{
+	return precise_page_mapcount(folio, page);
 }
 
 __procmaps_helper bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio)
@@ -544,28 +581,84 @@ __procmaps_helper void rust_procmaps_vma_policy_str(struct vm_area_struct *vma,
 }
 
 /*
- * The folio tests of gather_stats() and the page tests of
- * can_gather_numa_stats() in one call, a page at a time (numa_maps.rs decides
- * which apply to the entry).
+ * numa_maps' counting, in C: gather_stats() and the page tests of
+ * can_gather_numa_stats() (static in task_mmu.c), for the PTE batch below
+ * and for the huge PMD and hugetlb entries. The per-page loop is one
+ * language: split between C reading a page's facts and Rust counting them,
+ * it executed 1.25x /proc's instructions (1 GiB of 4 KiB pages), the C half
+ * alone as many as /proc's whole loop.
  */
-__procmaps_helper void rust_procmaps_numa_page(struct page *page,
-					       struct rust_procmaps_numa_page *out)
+static __always_inline void numa_gather(struct rust_procmaps_numa_stats *md,
+					struct page *page, bool pte_dirty,
+					unsigned long nr_pages)
 {
 	struct folio *folio = page_folio(page);
-	int nid = page_to_nid(page);
-
-	out->nid = nid;
 	/* As smaps: CONFIG_PAGE_MAPCOUNT, which our configurations and Debian's enable. */
-	out->mapcount = rust_procmaps_folio_precise_page_mapcount(folio, page);
-	out->tests = (folio_test_dirty(folio) ? RUST_PROCMAPS_NUMA_DIRTY : 0) |
-		     (folio_test_swapcache(folio) ? RUST_PROCMAPS_NUMA_SWAPCACHE : 0) |
-		     (folio_test_active(folio) || folio_test_unevictable(folio) ?
-			      RUST_PROCMAPS_NUMA_ACTIVE : 0) |
-		     (folio_test_writeback(folio) ? RUST_PROCMAPS_NUMA_WRITEBACK : 0) |
-		     (folio_test_anon(folio) ? RUST_PROCMAPS_NUMA_ANON : 0) |
-		     (PageReserved(page) ? RUST_PROCMAPS_NUMA_RESERVED : 0) |
-		     (!node_isset(nid, node_states[N_MEMORY]) ?
-			      RUST_PROCMAPS_NUMA_NO_MEMORY : 0);
+	int count = precise_page_mapcount(folio, page);
+
+	md->pages += nr_pages;
+	if (pte_dirty || folio_test_dirty(folio))
+		md->dirty += nr_pages;
+	if (folio_test_swapcache(folio))
+		md->swapcache += nr_pages;
+	if (folio_test_active(folio) || folio_test_unevictable(folio))
+		md->active += nr_pages;
+	if (folio_test_writeback(folio))
+		md->writeback += nr_pages;
+	if (folio_test_anon(folio))
+		md->anon += nr_pages;
+	/* int against unsigned long, as in C: a negative count is a huge one. */
+	if (count > md->mapcount_max)
+		md->mapcount_max = count;
+	md->node[folio_nid(folio)] += nr_pages;
+}
+
+/* The end of can_gather_numa_stats() and can_gather_numa_stats_pmd(). */
+static __always_inline bool numa_countable(struct page *page)
+{
+	return !PageReserved(page) && node_isset(page_to_nid(page), node_states[N_MEMORY]);
+}
+
+__procmaps_helper void rust_procmaps_numa_gather_pmd(struct rust_procmaps_numa_stats *md,
+						     struct vm_area_struct *vma,
+						     unsigned long addr, pmd_t pmd)
+{
+	struct page *page;
+
+	if (!pmd_present(pmd))
+		return;
+	page = vm_normal_page_pmd(vma, addr, pmd);
+	if (page && numa_countable(page))
+		numa_gather(md, page, pmd_dirty(pmd), HPAGE_PMD_SIZE / PAGE_SIZE);
+}
+
+__procmaps_helper void rust_procmaps_numa_gather_huge(struct rust_procmaps_numa_stats *md,
+						      pte_t huge_pte)
+{
+	if (pte_present(huge_pte))
+		numa_gather(md, pte_page(huge_pte), pte_dirty(huge_pte), 1);
+}
+
+/*
+ * The batch of numa_maps' walk (rust_procmaps_pte_batch()):
+ * gather_pte_stats()'s loop over @nr entries, counted into @md.
+ */
+static void numa_pte_batch(struct vm_area_struct *vma, pte_t *pte,
+			   unsigned long addr, unsigned int nr,
+			   struct rust_procmaps_numa_stats *md)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
+		pte_t ptent = ptep_get(pte + i);
+		struct page *page;
+
+		if (!pte_present(ptent))
+			continue;
+		page = vm_normal_page(vma, addr, ptent);
+		if (page && !is_zone_device_page(page) && numa_countable(page))
+			numa_gather(md, page, pte_dirty(ptent), 1);
+	}
 }
 
 __procmaps_helper bool rust_procmaps_node_has_memory(int nid)

@@ -26,31 +26,16 @@ use crate::{
     files::FileOps,
     mm_lock::{Context, SleepableVma, WalkLock},
     seq_out::{self, SeqOut},
-    smaps_walk::{self, MmWalk, PteInfo},
+    smaps_walk::{self, MmWalk, PteSink},
     stats::STATS,
     target::Target,
     vma_format::{self, Shown},
     vma_seq::{self, SeqOps, View},
 };
 
-// The `RUST_PROCMAPS_NUMA_*` bits of rust_procmaps.h (`scripts/build-module.sh` fails the build
-// if the two sides differ).
-const NUMA_DIRTY: u32 = 1 << 0;
-const NUMA_SWAPCACHE: u32 = 1 << 1;
-const NUMA_ACTIVE: u32 = 1 << 2;
-const NUMA_WRITEBACK: u32 = 1 << 3;
-const NUMA_ANON: u32 = 1 << 4;
-const NUMA_RESERVED: u32 = 1 << 5;
-const NUMA_NO_MEMORY: u32 = 1 << 6;
-
-/// `struct rust_procmaps_numa_page` of rust_procmaps.h: what `gather_stats()` reads of a page.
-#[repr(C)]
-struct NumaPage {
-    nid: c_int,
-    mapcount: c_int,
-    /// `NUMA_*`.
-    tests: c_uint,
-}
+// `RUST_PROCMAPS_BATCH_NUMA` of rust_procmaps.h (`scripts/build-module.sh` fails the build if
+// the two sides differ).
+const BATCH_NUMA: c_uint = 1;
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
 #[expect(
@@ -68,7 +53,13 @@ extern "C" {
         buf: *mut c_char,
         len: c_int,
     );
-    fn rust_procmaps_numa_page(page: *mut bindings::page, out: *mut NumaPage);
+    fn rust_procmaps_numa_gather_pmd(
+        md: *mut NumaStats,
+        vma: *mut bindings::vm_area_struct,
+        addr: usize,
+        pmd: bindings::pmd_t,
+    );
+    fn rust_procmaps_numa_gather_huge(md: *mut NumaStats, huge_pte: bindings::pte_t);
     fn rust_procmaps_node_has_memory(nid: c_int) -> bool;
     fn rust_procmaps_walk_numa(
         vma: *mut bindings::vm_area_struct,
@@ -113,8 +104,10 @@ pub(crate) struct NumaChunk {
     nodes: KVec<u64>,
 }
 
-/// `struct numa_maps`: what `gather_stats()` counts over one VMA.
-#[derive(Default)]
+/// `struct rust_procmaps_numa_stats` of rust_procmaps.h: `struct numa_maps`, what
+/// `gather_stats()` counts over one VMA, its per-node counters at `node` (`nr_node_ids` of
+/// them). C counts (helpers.c: the per-page loop is one language); it is the walk's `private`.
+#[repr(C)]
 struct NumaStats {
     pages: u64,
     anon: u64,
@@ -123,63 +116,20 @@ struct NumaStats {
     mapcount_max: u64,
     dirty: u64,
     swapcache: u64,
+    node: *mut u64,
 }
 
-/// The walk's `private`.
-struct Walk<'a> {
-    md: NumaStats,
-    nodes: &'a mut [u64],
-}
+// SAFETY: `RUST_PROCMAPS_BATCH_NUMA` counts the entries it reads into the
+// `struct rust_procmaps_numa_stats` it is given, which `NumaStats` is; Rust has nothing left to
+// do with them.
+unsafe impl PteSink for NumaStats {
+    const KIND: c_uint = BATCH_NUMA;
 
-impl Walk<'_> {
-    /// `gather_stats()`: `page`, as [`numa_page`] read it, `nr_pages` pages mapped by an entry
-    /// whose dirty bit is `pte_dirty`.
-    #[inline(always)]
-    fn gather(&mut self, page: &NumaPage, pte_dirty: bool, nr_pages: u64) {
-        let md = &mut self.md;
-        md.pages += nr_pages;
-        if pte_dirty || page.tests & NUMA_DIRTY != 0 {
-            md.dirty += nr_pages;
-        }
-        if page.tests & NUMA_SWAPCACHE != 0 {
-            md.swapcache += nr_pages;
-        }
-        if page.tests & NUMA_ACTIVE != 0 {
-            md.active += nr_pages;
-        }
-        if page.tests & NUMA_WRITEBACK != 0 {
-            md.writeback += nr_pages;
-        }
-        if page.tests & NUMA_ANON != 0 {
-            md.anon += nr_pages;
-        }
-        // `int count` compared with `unsigned long mapcount_max`: a negative count converts to
-        // a huge one, as in C.
-        let count = i64::from(page.mapcount) as u64;
-        if count > md.mapcount_max {
-            md.mapcount_max = count;
-        }
-        if let Some(node) = self.nodes.get_mut(page.nid as usize) {
-            *node += nr_pages;
-        }
+    fn out(&mut self) -> *mut c_void {
+        core::ptr::from_mut(self).cast()
     }
-}
 
-/// What `gather_stats()` reads of `page`.
-///
-/// # Safety
-///
-/// `page` must be mapped by an entry the caller reads under its page-table lock.
-#[inline(always)]
-unsafe fn numa_page(page: *mut bindings::page) -> NumaPage {
-    let mut out = NumaPage {
-        nid: 0,
-        mapcount: 0,
-        tests: 0,
-    };
-    // SAFETY: Per the function's safety requirement, the page and its folio stay valid.
-    unsafe { rust_procmaps_numa_page(page, &mut out) };
-    out
+    unsafe fn take(&mut self, _nr: usize, _at: usize) {}
 }
 
 /// The walk state behind `walk`.
@@ -187,10 +137,10 @@ unsafe fn numa_page(page: *mut bindings::page) -> NumaPage {
 /// # Safety
 ///
 /// `walk` must be a walk started by [`walk_vma`], during one of its callbacks.
-unsafe fn walk_state<'a>(walk: *mut MmWalk) -> &'a mut Walk<'a> {
-    // SAFETY: `walk_vma` passed a `Walk` as `private` and it outlives the walk; callbacks run
-    // one at a time, so the reference is unique.
-    unsafe { &mut *smaps_walk::walk_private(walk).cast::<Walk<'a>>() }
+unsafe fn walk_state<'a>(walk: *mut MmWalk) -> &'a mut NumaStats {
+    // SAFETY: `walk_vma` passed a `NumaStats` as `private` and it outlives the walk; callbacks
+    // run one at a time, so the reference is unique.
+    unsafe { &mut *smaps_walk::walk_private(walk).cast::<NumaStats>() }
 }
 
 /// `pmd_entry` callback (`gather_pte_stats()`): one PMD's worth of `[addr, end)`.
@@ -207,48 +157,13 @@ unsafe extern "C" fn rust_procmaps_numa_pmd_entry(
     walk: *mut MmWalk,
 ) -> c_int {
     // SAFETY: Per the function's safety requirement: the walk holds its VMA.
-    let (vma, state) = unsafe { (smaps_walk::walk_vma(walk), walk_state(walk)) };
-    // SAFETY: Per the function's safety requirement; the callbacks run with the PMD, or the
-    // entry's table, locked.
+    let (vma, md) = unsafe { (smaps_walk::walk_vma(walk), walk_state(walk)) };
+    // SAFETY: Per the function's safety requirement; the PTE batches count into `md`, and the
+    // huge PMD is counted with it locked (`huge` runs under `pmd_trans_huge_lock()`).
     unsafe {
-        smaps_walk::pmd_range(
-            walk,
-            pmd,
-            addr,
-            end,
-            true,
-            state,
-            // `can_gather_numa_stats_pmd()`: a present PMD mapping a normal page, not reserved,
-            // on a node with memory.
-            |state| {
-                let pmdv = smaps_walk::rust_procmaps_pmdp_get(pmd);
-                if !smaps_walk::rust_procmaps_pmd_present(pmdv) {
-                    return;
-                }
-                let page = smaps_walk::rust_procmaps_vm_normal_page_pmd(vma, addr, pmdv);
-                if page.is_null() {
-                    return;
-                }
-                let info = numa_page(page);
-                if info.tests & (NUMA_RESERVED | NUMA_NO_MEMORY) == 0 {
-                    let nr = (smaps_walk::rust_procmaps_hpage_pmd_size() as u64)
-                        / bindings::PAGE_SIZE as u64;
-                    state.gather(&info, smaps_walk::rust_procmaps_pmd_dirty(pmdv), nr);
-                }
-            },
-            // `can_gather_numa_stats()`: a present PTE mapping a normal page
-            // (`vm_normal_page()`, read by the batch), not of a device, not reserved, on a
-            // node with memory.
-            |state, pte: &PteInfo, _at| {
-                if pte.page().is_null() || pte.tests() & smaps_walk::FOLIO_ZONE_DEVICE != 0 {
-                    return;
-                }
-                let info = numa_page(pte.page());
-                if info.tests & (NUMA_RESERVED | NUMA_NO_MEMORY) == 0 {
-                    state.gather(&info, pte.bits() & smaps_walk::PTE_DIRTY != 0, 1);
-                }
-            },
-        )
+        smaps_walk::pmd_range(walk, pmd, addr, end, true, md, |md| {
+            rust_procmaps_numa_gather_pmd(md, vma, addr, smaps_walk::rust_procmaps_pmdp_get(pmd))
+        })
     }
 }
 
@@ -268,14 +183,10 @@ unsafe extern "C" fn rust_procmaps_numa_hugetlb_entry(
     walk: *mut MmWalk,
 ) -> c_int {
     // SAFETY: Per the function's safety requirement: the VMA is held and `pte` is its huge PTE,
-    // read under the huge page-table lock, held until the end.
+    // read and counted under the huge page-table lock, held until the end.
     unsafe {
         let (_ptl, ptent) = smaps_walk::huge_pte_locked(walk, pte, addr);
-        let bits = smaps_walk::rust_procmaps_pte_bits(ptent);
-        if bits & smaps_walk::PTE_PRESENT != 0 {
-            let info = numa_page(smaps_walk::rust_procmaps_pte_page(ptent));
-            walk_state(walk).gather(&info, bits & smaps_walk::PTE_DIRTY != 0, 1);
-        }
+        rust_procmaps_numa_gather_huge(walk_state(walk), ptent);
     }
     0
 }
@@ -285,20 +196,21 @@ unsafe extern "C" fn rust_procmaps_numa_hugetlb_entry(
 /// The cursor that handed out `vma` holds it and an `mmget` reference on its mm for the whole
 /// call, says which lock the walker must assert, and has no RCU section open (the walk
 /// sleeps): what [`SleepableVma`] guarantees.
-fn walk_vma(vma: &SleepableVma<'_>, walk: &mut Walk<'_>) {
+fn walk_vma(vma: &SleepableVma<'_>, md: &mut NumaStats) {
     let lock = vma.walk_lock();
     match lock {
         WalkLock::Vma => STATS.numa_walks_vma_locked.inc(),
         WalkLock::Mmap => STATS.numa_walks_mmap_locked.inc(),
     }
-    // SAFETY: The VMA is held as `lock` says, which is what the walker asserts; `walk`
-    // outlives the call and is only used by our callbacks. Errors (none are expected for the
-    // VMA's own range) leave the counts as far as they got, like `/proc`.
+    // SAFETY: The VMA is held as `lock` says, which is what the walker asserts; `md` outlives
+    // the call and is only used by our callbacks, its `node` pointing at `nr_node_ids`
+    // counters (the caller's). Errors (none are expected for the VMA's own range) leave the
+    // counts as far as they got, like `/proc`.
     unsafe {
         rust_procmaps_walk_numa(
             vma.as_ptr(),
             lock == WalkLock::Mmap,
-            core::ptr::from_mut(walk).cast(),
+            core::ptr::from_mut(md).cast(),
         )
     };
 }
@@ -377,14 +289,20 @@ impl View for NumaMaps {
         }
 
         chunk.nodes.fill(0);
-        let mut walk = Walk {
-            md: NumaStats::default(),
-            nodes: &mut chunk.nodes,
+        let mut md = NumaStats {
+            pages: 0,
+            anon: 0,
+            active: 0,
+            writeback: 0,
+            mapcount_max: 0,
+            dirty: 0,
+            swapcache: 0,
+            node: chunk.nodes.as_mut_ptr(),
         };
-        walk_vma(&vma, &mut walk);
+        walk_vma(&vma, &mut md);
         // SAFETY: The VMA is held; this reads its fields.
         let pagesize = unsafe { rust_procmaps_vma_kernel_pagesize(raw) };
-        counts(out, &walk.md, walk.nodes, hugetlb, pagesize);
+        counts(out, &md, &chunk.nodes, hugetlb, pagesize);
     }
 }
 

@@ -149,13 +149,16 @@ struct rust_procmaps_pte_info {
 };
 
 #define RUST_PROCMAPS_PTE_BATCH 16
-void rust_procmaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
-			     unsigned long addr, unsigned int nr,
-			     struct rust_procmaps_pte_info *out);
+/* The record a batch reads each PTE into: its kind (PteRecord in smaps_walk.rs). */
+#define RUST_PROCMAPS_BATCH_SMAPS	0	/* struct rust_procmaps_pte_info */
+#define RUST_PROCMAPS_BATCH_NUMA	1	/* counted into struct rust_procmaps_numa_stats */
+void rust_procmaps_pte_batch(unsigned int kind, struct vm_area_struct *vma,
+			     pte_t *pte, unsigned long addr, unsigned int nr,
+			     void *out);
 /* smaps_walk.rs: the start and the end of a PMD's walk, one call each. */
-pte_t *rust_procmaps_pmd_map_lock(struct vm_area_struct *vma, pmd_t *pmd,
-				  unsigned long addr, unsigned int nr,
-				  struct rust_procmaps_pte_info *out, spinlock_t **ptl);
+pte_t *rust_procmaps_pmd_map_lock(unsigned int kind, struct vm_area_struct *vma,
+				  pmd_t *pmd, unsigned long addr, unsigned int nr,
+				  void *out, spinlock_t **ptl);
 void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl, bool resched);
 int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
 					      struct page *page);
@@ -194,22 +197,30 @@ void rust_procmaps_mpol_put(struct mempolicy *pol);
  */
 void rust_procmaps_vma_policy_str(struct vm_area_struct *vma,
 				  struct mempolicy *task_pol, char *buf, int len);
-/* numa_maps.rs: what gather_stats() reads of a page (struct NumaPage there). */
-#define RUST_PROCMAPS_NUMA_DIRTY	BIT(0)
-#define RUST_PROCMAPS_NUMA_SWAPCACHE	BIT(1)
-#define RUST_PROCMAPS_NUMA_ACTIVE	BIT(2)	/* active or unevictable */
-#define RUST_PROCMAPS_NUMA_WRITEBACK	BIT(3)
-#define RUST_PROCMAPS_NUMA_ANON		BIT(4)
-#define RUST_PROCMAPS_NUMA_RESERVED	BIT(5)	/* PageReserved() */
-#define RUST_PROCMAPS_NUMA_NO_MEMORY	BIT(6)	/* its node is not N_MEMORY */
-struct rust_procmaps_numa_page {
-	int nid;
-	int mapcount;		/* folio_precise_page_mapcount() */
-	unsigned int tests;	/* RUST_PROCMAPS_NUMA_* */
+/*
+ * numa_maps.rs: struct numa_maps of task_mmu.c (struct NumaStats there, same
+ * layout), its per-node counters at @node (nr_node_ids of them).
+ */
+struct rust_procmaps_numa_stats {
+	unsigned long pages;
+	unsigned long anon;
+	unsigned long active;
+	unsigned long writeback;
+	unsigned long mapcount_max;
+	unsigned long dirty;
+	unsigned long swapcache;
+	unsigned long *node;
 };
 
-void rust_procmaps_numa_page(struct page *page,
-			     struct rust_procmaps_numa_page *out);
+/*
+ * numa_maps.rs: gather_pte_stats()'s huge PMD @pmd (locked by the caller) and
+ * gather_hugetlb_stats()'s @huge_pte (read under its lock) counted into @md.
+ */
+void rust_procmaps_numa_gather_pmd(struct rust_procmaps_numa_stats *md,
+				   struct vm_area_struct *vma, unsigned long addr,
+				   pmd_t pmd);
+void rust_procmaps_numa_gather_huge(struct rust_procmaps_numa_stats *md,
+				    pte_t huge_pte);
 /* numa_maps.rs: node_state(@nid, N_MEMORY). */
 bool rust_procmaps_node_has_memory(int nid);
 /* numa_maps.rs: the mm_walk_ops callbacks (defined in Rust). */

@@ -83,7 +83,7 @@ const FOLIO_KSM: u32 = 1 << 2;
 const FOLIO_YOUNG: u32 = 1 << 3;
 const FOLIO_REFERENCED: u32 = 1 << 4;
 const FOLIO_DIRTY: u32 = 1 << 5;
-pub(crate) const FOLIO_ZONE_DEVICE: u32 = 1 << 6;
+const FOLIO_ZONE_DEVICE: u32 = 1 << 6;
 const FOLIO_REF_ONE: u32 = 1 << 7;
 
 // The `RUST_PROCMAPS_PTE_*` bits of rust_procmaps.h (checked the same way).
@@ -95,7 +95,7 @@ pub(crate) const PTE_DIRTY: u32 = 1 << 3;
 /// `struct rust_procmaps_pte_info` of rust_procmaps.h: one PTE as `rust_procmaps_pte_batch()`
 /// reads it (its layout is asserted here and in helpers.c).
 #[repr(C)]
-pub(crate) struct PteInfo {
+struct PteInfo {
     pte: bindings::pte_t,
     /// Present entries: `vm_normal_page()`, its folio and the folio's `FOLIO_*` tests.
     page: *mut bindings::page,
@@ -113,25 +113,71 @@ const _: () = {
     assert!(core::mem::offset_of!(PteInfo, tests) == 28);
 };
 
-impl PteInfo {
-    /// `vm_normal_page()` of a present entry; NULL otherwise.
-    pub(crate) fn page(&self) -> *mut bindings::page {
-        self.page
-    }
+/// `RUST_PROCMAPS_PTE_BATCH`: entries read per call (512 bytes of stack at most).
+const PTE_BATCH: usize = 16;
 
-    /// The `PTE_*` bits.
-    pub(crate) fn bits(&self) -> u32 {
-        self.bits
-    }
+/// Where a walk's PTEs go, a table at a time ([`pmd_range`]): C reads them in batches of at
+/// most [`PTE_BATCH`], one call each (`rust_procmaps_pte_batch()`), into what
+/// [`PteSink::out`] gives: records that [`PteSink::take`] then goes through (smaps), or the
+/// counters themselves (numa_maps, whose per-page loop is all in C).
+///
+/// # Safety
+///
+/// `KIND` must be the `RUST_PROCMAPS_BATCH_*` of rust_procmaps.h whose reader writes, for up
+/// to [`PTE_BATCH`] entries, only what [`PteSink::out`] points to, in its layout.
+pub(crate) unsafe trait PteSink {
+    /// `RUST_PROCMAPS_BATCH_*`.
+    const KIND: c_uint;
 
-    /// The `FOLIO_*` tests of [`PteInfo::page`]'s folio.
-    pub(crate) fn tests(&self) -> u32 {
-        self.tests
-    }
+    /// What the next batch is read into.
+    fn out(&mut self) -> *mut c_void;
+
+    /// The batch just read: `nr` entries, the first for `at`.
+    ///
+    /// # Safety
+    ///
+    /// The reader of `KIND` has just read those entries into [`PteSink::out`], and their page
+    /// table is still locked.
+    unsafe fn take(&mut self, nr: usize, at: usize);
 }
 
-/// `RUST_PROCMAPS_PTE_BATCH`: entries read per call (512 bytes of stack).
-const PTE_BATCH: usize = 16;
+// The `RUST_PROCMAPS_BATCH_*` kinds of rust_procmaps.h (checked as the bits above are).
+// numa_maps.rs has `BATCH_NUMA`.
+const BATCH_SMAPS: c_uint = 0;
+
+/// smaps' [`PteSink`]: a batch of [`PteInfo`] records, each then accounted by [`pte_entry`].
+struct SmapsPtes<'w, 'a> {
+    records: [MaybeUninit<PteInfo>; PTE_BATCH],
+    walk: &'w mut Walk<'a>,
+    vma: *mut bindings::vm_area_struct,
+}
+
+// SAFETY: `RUST_PROCMAPS_BATCH_SMAPS` writes whole `struct rust_procmaps_pte_info`s, whose
+// layout `PteInfo` has (asserted on both sides), and `records` has room for `PTE_BATCH`.
+unsafe impl PteSink for SmapsPtes<'_, '_> {
+    const KIND: c_uint = BATCH_SMAPS;
+
+    fn out(&mut self) -> *mut c_void {
+        self.records.as_mut_ptr().cast()
+    }
+
+    #[inline(always)]
+    unsafe fn take(&mut self, nr: usize, at: usize) {
+        for (i, info) in self.records[..nr].iter().enumerate() {
+            // SAFETY: The reader wrote the first `nr` records and the table is locked (the
+            // function's safety requirement). The address stays in the PMD's range: wrapping,
+            // it costs no overflow check.
+            unsafe {
+                pte_entry(
+                    self.walk,
+                    self.vma,
+                    info.assume_init_ref(),
+                    at.wrapping_add(i.wrapping_mul(PAGE_SIZE as usize)),
+                )
+            };
+        }
+    }
+}
 
 // Thin C wrappers, declared in rust_procmaps.h and defined in helpers.c.
 #[expect(
@@ -163,11 +209,12 @@ extern "C" {
         pmd: bindings::pmd_t,
     ) -> *mut bindings::page;
     fn rust_procmaps_pmd_map_lock(
+        kind: c_uint,
         vma: *mut bindings::vm_area_struct,
         pmd: *mut bindings::pmd_t,
         addr: usize,
         nr: c_uint,
-        out: *mut PteInfo,
+        out: *mut c_void,
         ptl: *mut *mut bindings::spinlock_t,
     ) -> *mut bindings::pte_t;
     fn rust_procmaps_pte_unmap_unlock(
@@ -178,11 +225,12 @@ extern "C" {
     pub(crate) fn rust_procmaps_pte_bits(pte: bindings::pte_t) -> u32;
     pub(crate) fn rust_procmaps_pte_page(pte: bindings::pte_t) -> *mut bindings::page;
     fn rust_procmaps_pte_batch(
+        kind: c_uint,
         vma: *mut bindings::vm_area_struct,
         pte: *mut bindings::pte_t,
         addr: usize,
         nr: c_uint,
-        out: *mut PteInfo,
+        out: *mut c_void,
     );
     fn rust_procmaps_softleaf_from_pte(pte: bindings::pte_t) -> bindings::softleaf_t;
     fn rust_procmaps_softleaf_is_swap(entry: bindings::softleaf_t) -> bool;
@@ -358,10 +406,11 @@ fn walk_from(
     };
 }
 
-/// `counter += value` as C does it for the `u64` counters of `mem_size_stats`: wrapping, so
-/// that the per-page path has no overflow checks (a branch to a panic each, measured).
+/// `counter += value` as C does it for the `u64` counters of `mem_size_stats` (and of
+/// numa_maps' `numa_maps`): wrapping, so that the per-page path has no overflow checks (a
+/// branch to a panic each, measured).
 #[inline(always)]
-fn add(counter: &mut u64, value: u64) {
+pub(crate) fn add(counter: &mut u64, value: u64) {
     *counter = counter.wrapping_add(value);
 }
 
@@ -504,30 +553,34 @@ enum PmdMap {
 
 impl PmdMap {
     /// `pmd_trans_huge_lock()`, and for a PTE table `pte_offset_map_lock()` for the `count`
-    /// entries from `addr` and the first `first.len()` of them read into `first`: one call.
+    /// entries from `addr` and the first `first` of them read into `sink`: one call.
     ///
     /// # Safety
     ///
     /// `pmd` must be a PMD of `vma`'s page tables for `addr`, `vma` held for the whole life of
-    /// the result, `[addr, addr + count pages)` within that PMD, and `first.len() <= count`.
+    /// the result, `[addr, addr + count pages)` within that PMD, and
+    /// `first <= count.min(PTE_BATCH)`.
     /// `may_sleep` says whether the walk may reschedule when the table is released.
-    unsafe fn lock(
+    unsafe fn lock<S: PteSink>(
         vma: *mut bindings::vm_area_struct,
         pmd: *mut bindings::pmd_t,
         addr: usize,
         count: usize,
-        first: &mut [MaybeUninit<PteInfo>],
+        first: usize,
+        sink: &mut S,
         may_sleep: bool,
     ) -> Self {
         let mut ptl = core::ptr::null_mut();
-        // SAFETY: Per the function's safety requirement; `first` has room for its length.
+        // SAFETY: Per the function's safety requirement; `sink` takes `first <= PTE_BATCH`
+        // entries read by `S::KIND`'s reader (`PteSink`).
         let pte = unsafe {
             rust_procmaps_pmd_map_lock(
+                S::KIND,
                 vma,
                 pmd,
                 addr,
-                first.len() as c_uint,
-                first.as_mut_ptr().cast(),
+                first as c_uint,
+                sink.out(),
                 &mut ptl,
             )
         };
@@ -735,40 +788,32 @@ unsafe fn pmd_entry(
 
 /// One PMD's worth, `[addr, end)`, of a walk's VMA, gone through as `smaps_pte_range()` and
 /// `gather_pte_stats()` of `task_mmu.c` do: under `pmd_trans_huge_lock()` a huge PMD is handed
-/// to `huge`; otherwise each entry of the PTE table, read under `pte_offset_map_lock()` (in
-/// batches of [`PTE_BATCH`], one C call each), to `pte` with its address; a table that went
-/// away meanwhile is walked again (`ACTION_AGAIN`). Then, if the walk may sleep, a chance to
-/// reschedule.
+/// to `huge`; otherwise the entries of the PTE table, under `pte_offset_map_lock()`, to `sink`
+/// (in batches of [`PTE_BATCH`], one C call each); a table that went away meanwhile is walked
+/// again (`ACTION_AGAIN`). Then, if the walk may sleep, a chance to reschedule.
 ///
 /// # Safety
 ///
 /// `walk` must be a walk in progress, with `pmd` a PMD of its VMA's page tables in which
-/// `[addr, end)` lies, and `state` its state; `huge` and `pte` run with the PMD, or the table,
-/// locked.
+/// `[addr, end)` lies; `huge` runs with the PMD locked.
 #[inline(always)]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the callback's own arguments, its state and two visitors"
-)]
-pub(crate) unsafe fn pmd_range<S>(
+pub(crate) unsafe fn pmd_range<S: PteSink>(
     walk: *mut MmWalk,
     pmd: *mut bindings::pmd_t,
     addr: usize,
     end: usize,
     may_sleep: bool,
-    state: &mut S,
+    sink: &mut S,
     huge: impl FnOnce(&mut S),
-    mut pte: impl FnMut(&mut S, &PteInfo, usize),
 ) -> c_int {
     // SAFETY: The walk holds the VMA (per-VMA or mmap lock), so the VMA is valid.
     let vma = unsafe { walk_vma(walk) };
     let count = (end - addr) / PAGE_SIZE as usize;
-    let mut batch = [const { MaybeUninit::<PteInfo>::uninit() }; PTE_BATCH];
     let first = count.min(PTE_BATCH);
     // SAFETY: `pmd` is a PMD of the held VMA's page tables and `[addr, end)` lies in it;
-    // `first <= count`.
-    match unsafe { PmdMap::lock(vma, pmd, addr, count, &mut batch[..first], may_sleep) } {
-        PmdMap::Huge(_ptl) => huge(state),
+    // `first <= count.min(PTE_BATCH)`.
+    match unsafe { PmdMap::lock(vma, pmd, addr, count, first, sink, may_sleep) } {
+        PmdMap::Huge(_ptl) => huge(sink),
         PmdMap::Table(table) => {
             let mut nr = first;
             for start in (0..count).step_by(PTE_BATCH) {
@@ -776,25 +821,21 @@ pub(crate) unsafe fn pmd_range<S>(
                 if start > 0 {
                     nr = (count - start).min(PTE_BATCH);
                     // SAFETY: Entries `start..start + nr` are in the table `table` holds
-                    // mapped and locked, for `at` on; `batch` has room for `nr <= PTE_BATCH`.
+                    // mapped and locked, for `at` on; `sink` takes `nr <= PTE_BATCH` entries
+                    // read by `S::KIND`'s reader (`PteSink`).
                     unsafe {
                         rust_procmaps_pte_batch(
+                            S::KIND,
                             vma,
                             table.entry(start),
                             at,
                             nr as c_uint,
-                            batch.as_mut_ptr().cast(),
+                            sink.out(),
                         )
                     };
                 }
-                for (i, info) in batch[..nr].iter().enumerate() {
-                    // SAFETY: The helper wrote the first `nr` entries.
-                    pte(
-                        state,
-                        unsafe { info.assume_init_ref() },
-                        at + i * PAGE_SIZE as usize,
-                    );
-                }
+                // SAFETY: The reader just read those `nr` entries, under `table`'s lock.
+                unsafe { sink.take(nr, at) };
             }
             // Dropping `table` unlocks it and, if the walk may sleep, gives the chance to
             // reschedule.
@@ -829,19 +870,17 @@ unsafe extern "C" fn rust_procmaps_smaps_pmd_entry(
     // SAFETY: Per the function's safety requirement: the walk holds its VMA.
     let (vma, state) = unsafe { (walk_vma(walk), walk_state(walk)) };
     let may_sleep = state.may_sleep;
-    // SAFETY: Per the function's safety requirement; the callbacks run with the PMD, or the
-    // entry's table, locked, as `pmd_entry` and `pte_entry` require.
+    let mut ptes = SmapsPtes {
+        records: [const { MaybeUninit::uninit() }; PTE_BATCH],
+        walk: state,
+        vma,
+    };
+    // SAFETY: Per the function's safety requirement; `huge` runs with the PMD locked, as
+    // `pmd_entry` requires (and `SmapsPtes` calls `pte_entry` with the table locked).
     unsafe {
-        pmd_range(
-            walk,
-            pmd,
-            addr,
-            end,
-            may_sleep,
-            state,
-            |state| pmd_entry(state, vma, pmd, addr),
-            |state, info, at| pte_entry(state, vma, info, at),
-        )
+        pmd_range(walk, pmd, addr, end, may_sleep, &mut ptes, |ptes| {
+            pmd_entry(ptes.walk, vma, pmd, addr)
+        })
     }
 }
 

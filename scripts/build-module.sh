@@ -26,8 +26,12 @@ in_root rustfmt --edition 2021 --config-path "$obj/source/.rustfmt.toml" \
 	--check "$REPO"/module/*.rs >&2 || die "module/*.rs is not rustfmt-clean (see the diff above)"
 # The bit constants the page-walk shims and smaps_walk.rs / numa_maps.rs share
 # are written on both sides (C macros, Rust consts): they must agree.
-c_bits=$(sed -n 's/^#define RUST_PROCMAPS_\([A-Z_]*\)[[:space:]]*BIT(\([0-9]*\)).*$/\1 \2/p' "$REPO/module/rust_procmaps.h" | sort)
-rust_bits=$(sed -n 's/^\(pub(crate) \)\?const \(FOLIO_[A-Z_]*\|PTE_[A-Z_]*\|NUMA_[A-Z_]*\): u32 = 1 << \([0-9]*\);$/\2 \3/p' \
+# So must the kinds of record a PTE batch reads (RUST_PROCMAPS_BATCH_*).
+c_bits=$(sed -n -e 's/^#define RUST_PROCMAPS_\([A-Z_]*\)[[:space:]]*BIT(\([0-9]*\)).*$/\1 \2/p' \
+	-e 's/^#define RUST_PROCMAPS_\(BATCH_[A-Z_]*\)[[:space:]]*\([0-9]*\)\([[:space:]].*\)\?$/\1 \2/p' \
+	"$REPO/module/rust_procmaps.h" | sort)
+rust_bits=$(sed -n -e 's/^\(pub(crate) \)\?const \(FOLIO_[A-Z_]*\|PTE_[A-Z_]*\|NUMA_[A-Z_]*\): u32 = 1 << \([0-9]*\);$/\2 \3/p' \
+	-e 's/^\(pub(crate) \)\?const \(BATCH_[A-Z_]*\): c_uint = \([0-9]*\);$/\2 \3/p' \
 	"$REPO/module/smaps_walk.rs" "$REPO/module/numa_maps.rs" | sort)
 [ -n "$c_bits" ] && [ "$c_bits" = "$rust_bits" ] ||
 	die "RUST_PROCMAPS_* bits of rust_procmaps.h and the consts of smaps_walk.rs / numa_maps.rs differ:

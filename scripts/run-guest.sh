@@ -16,7 +16,9 @@
 #                                      (results/latest-inline/)
 #   scripts/run-guest.sh profile       `make profile`: perf profiles of the
 #                                      reader-cost cases, /proc's and ours
-#                                      (PROFILE="maps:10000:0 smaps_rollup:1:1024")
+#                                      (PROFILE="maps:10000:0 smaps_rollup:1:1024"),
+#                                      under -icount: samples count instructions
+#                                      (PROFILE_PERF=0: the rows' counts alone)
 # TESTS=maps_race,access runs only those guest tests (for development);
 # STRESS_SECS=600 makes the stress test run that long (default 20 s);
 # STRESS_PROC=1 makes it read /proc's files instead of ours;
@@ -88,6 +90,8 @@ append="console=ttyS0 panic=-1 rpm_mode=$mode rpm_interactive=$interactive hugep
 if [ "$mode" = profile ]; then
 	profile=${PROFILE:-maps:10000:0 maps:10000:-1 smaps_rollup:10000:0 smaps_rollup:1:1024 query:10000:0}
 	append="$append rpm_profile=$(echo $profile | tr ' ' ,) rpm_bench=0,0,${BENCH_REPS:-40}"
+	# PROFILE_PERF=0: the rows' instruction counts alone (a quick A/B of a change).
+	[ "${PROFILE_PERF:-1}" = 0 ] && append="$append rpm_profile_perf=0"
 fi
 if [ "$mode" = bench ]; then
 	if [ $quick = 1 ]; then runs=2 secs=2 reps=3; else runs=8 secs=5 reps=15; fi
@@ -109,6 +113,10 @@ one_node=("${qemu[@]}")
 [ "$mode" = check ] &&
 	qemu+=(-smp 2,sockets=2 -object memory-backend-ram,id=m0,size=1G -numa node,nodeid=0,cpus=0,memdev=m0
 		-object memory-backend-ram,id=m1,size=1G -numa node,nodeid=1,cpus=1,memdev=m1)
+# A profile samples the guest's CPU clock under -icount (one TCG thread): that
+# clock advances one nanosecond per executed instruction, so the samples count
+# instructions, the measure the reader-cost rows are judged by.
+[ "$mode" = profile ] && qemu=("${qemu[@]/#tcg/tcg,thread=single}" -icount shift=0,sleep=off)
 log "booting the $flavour kernel under QEMU (TCG, 2 vCPUs)"
 
 if [ $interactive = 1 ]; then

@@ -102,6 +102,11 @@ profile)
 		set -- $(echo "$case" | tr : ' ')
 		for side in proc ours; do
 			echo "== profile $side $1 N=$2 MB=$3"
+			if grep -q 'rpm_profile_perf=0' /proc/cmdline; then
+				# The instruction counts alone, without perf's sampling.
+				READCOST_ONLY=$side /bench/readcost "$2" "$reps" "$1" "$3"
+				continue
+			fi
 			READCOST_ONLY=$side /usr/bin/perf record -e cpu-clock -F 4000 -g \
 				-o /tmp/perf.data /bench/readcost "$2" "$reps" "$1" "$3" 2>/dev/null
 			/usr/bin/perf report -i /tmp/perf.data --stdio --no-children -g none -n \
