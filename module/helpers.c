@@ -229,230 +229,6 @@ __procmaps_helper pmd_t rust_procmaps_pmdp_get(pmd_t *pmd)
 	return pmdp_get(pmd);
 }
 
-__procmaps_helper bool rust_procmaps_pmd_none(pmd_t pmd)
-{
-	return pmd_none(pmd);
-}
-
-__procmaps_helper bool rust_procmaps_pmd_present(pmd_t pmd)
-{
-	return pmd_present(pmd);
-}
-
-__procmaps_helper bool rust_procmaps_pmd_young(pmd_t pmd)
-{
-	return pmd_young(pmd);
-}
-
-__procmaps_helper bool rust_procmaps_pmd_dirty(pmd_t pmd)
-{
-	return pmd_dirty(pmd);
-}
-
-__procmaps_helper bool rust_procmaps_thp_migration_supported(void)
-{
-	return thp_migration_supported();
-}
-
-__procmaps_helper softleaf_t rust_procmaps_softleaf_from_pmd(pmd_t pmd)
-{
-	return softleaf_from_pmd(pmd);
-}
-
-__procmaps_helper unsigned long rust_procmaps_hpage_pmd_size(void)
-{
-	return HPAGE_PMD_SIZE;
-}
-
-__procmaps_helper struct page *rust_procmaps_vm_normal_page_pmd(struct vm_area_struct *vma,
-								unsigned long addr, pmd_t pmd)
-{
-	return vm_normal_page_pmd(vma, addr, pmd);
-}
-
-/*
- * The pte_*() tests smaps reads: RUST_PROCMAPS_PTE_* bits. Inlined into the
- * batch below: a call per page there is a call /proc's walk does not make.
- */
-static __always_inline unsigned int pte_bits(pte_t pte)
-{
-	return (pte_present(pte) ? RUST_PROCMAPS_PTE_PRESENT : 0) |
-	       (pte_none(pte) ? RUST_PROCMAPS_PTE_NONE : 0) |
-	       (pte_young(pte) ? RUST_PROCMAPS_PTE_YOUNG : 0) |
-	       (pte_dirty(pte) ? RUST_PROCMAPS_PTE_DIRTY : 0);
-}
-
-__procmaps_helper unsigned int rust_procmaps_pte_bits(pte_t pte)
-{
-	return pte_bits(pte);
-}
-
-__procmaps_helper softleaf_t rust_procmaps_softleaf_from_pte(pte_t pte)
-{
-	return softleaf_from_pte(pte);
-}
-
-__procmaps_helper bool rust_procmaps_softleaf_is_swap(softleaf_t entry)
-{
-	return softleaf_is_swap(entry);
-}
-
-__procmaps_helper bool rust_procmaps_softleaf_has_pfn(softleaf_t entry)
-{
-	return softleaf_has_pfn(entry);
-}
-
-__procmaps_helper bool rust_procmaps_softleaf_is_device_private(softleaf_t entry)
-{
-	return softleaf_is_device_private(entry);
-}
-
-__procmaps_helper struct page *rust_procmaps_softleaf_to_page(softleaf_t entry)
-{
-	return softleaf_to_page(entry);
-}
-
-__procmaps_helper int rust_procmaps_swp_swapcount(softleaf_t entry)
-{
-	return swp_swapcount(entry);
-}
-
-__procmaps_helper struct folio *rust_procmaps_page_folio(struct page *page)
-{
-	return page_folio(page);
-}
-
-__procmaps_helper unsigned long rust_procmaps_compound_nr(struct page *page)
-{
-	return compound_nr(page);
-}
-
-/*
- * page_folio(@page) into *@folio, and which of the folio tests smaps uses
- * hold: RUST_PROCMAPS_FOLIO_* bits.
- */
-static __always_inline unsigned int folio_tests(struct folio *f)
-{
-	return (folio_test_anon(f) ? RUST_PROCMAPS_FOLIO_ANON : 0) |
-	       (folio_test_swapbacked(f) ? RUST_PROCMAPS_FOLIO_SWAPBACKED : 0) |
-	       (folio_test_ksm(f) ? RUST_PROCMAPS_FOLIO_KSM : 0) |
-	       (folio_test_young(f) ? RUST_PROCMAPS_FOLIO_YOUNG : 0) |
-	       (folio_test_referenced(f) ? RUST_PROCMAPS_FOLIO_REFERENCED : 0) |
-	       (folio_test_dirty(f) ? RUST_PROCMAPS_FOLIO_DIRTY : 0) |
-	       (folio_is_zone_device(f) ? RUST_PROCMAPS_FOLIO_ZONE_DEVICE : 0) |
-	       (folio_ref_count(f) == 1 ? RUST_PROCMAPS_FOLIO_REF_ONE : 0);
-}
-
-__procmaps_helper unsigned int rust_procmaps_page_folio_tests(struct page *page,
-							      struct folio **folio)
-{
-	*folio = page_folio(page);
-	return folio_tests(*folio);
-}
-
-static_assert(sizeof(struct rust_procmaps_pte_info) == 32);
-static_assert(offsetof(struct rust_procmaps_pte_info, page) == 8);
-static_assert(offsetof(struct rust_procmaps_pte_info, folio) == 16);
-static_assert(offsetof(struct rust_procmaps_pte_info, bits) == 24);
-static_assert(offsetof(struct rust_procmaps_pte_info, tests) == 28);
-
-#ifdef CONFIG_NUMA
-static void numa_pte_batch(struct vm_area_struct *vma, pte_t *pte,
-			   unsigned long addr, unsigned int nr,
-			   struct rust_procmaps_numa_stats *md);
-#endif
-
-static void smaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
-			    unsigned long addr, unsigned int nr,
-			    struct rust_procmaps_pte_info *out)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
-		struct rust_procmaps_pte_info *info = &out[i];
-		pte_t ptent = ptep_get(pte + i);
-
-		info->pte = ptent;
-		info->bits = pte_bits(ptent);
-		info->page = NULL;
-		info->folio = NULL;
-		info->tests = 0;
-		if (!pte_present(ptent))
-			continue;
-		info->page = vm_normal_page(vma, addr, ptent);
-		if (info->page) {
-			info->folio = page_folio(info->page);
-			info->tests = folio_tests(info->folio);
-		}
-	}
-}
-
-/*
- * @nr (at most RUST_PROCMAPS_PTE_BATCH) entries of a PTE table that the
- * caller holds mapped and locked, from @pte for @addr, read into @out as the
- * records of @kind (RUST_PROCMAPS_BATCH_*): one call a batch, as every Rust
- * -> C call is a real call (four a present entry, unbatched). Only reads;
- * the Rust walks do the counting. Not __procmaps_helper, as the next one: the
- * call is made once per batch anyway.
- */
-void rust_procmaps_pte_batch(unsigned int kind, struct vm_area_struct *vma,
-			     pte_t *pte, unsigned long addr, unsigned int nr,
-			     void *out)
-{
-#ifdef CONFIG_NUMA
-	if (kind == RUST_PROCMAPS_BATCH_NUMA) {
-		numa_pte_batch(vma, pte, addr, nr, out);
-		return;
-	}
-#endif
-	smaps_pte_batch(vma, pte, addr, nr, out);
-}
-
-/*
- * The start of smaps_pte_range() for @pmd, in one call:
- * pmd_trans_huge_lock(); for a page table, pte_offset_map_lock() and the
- * first @nr entries from @addr read into @out as rust_procmaps_pte_batch()
- * does. Returns the table mapped and locked with *@ptl; or NULL with *@ptl
- * the held lock of a huge @pmd; or NULL with *@ptl NULL if the table went
- * away meanwhile.
- *
- * Every Rust -> C call is a real call, and a small VMA's walk is one PMD of
- * one page table: this and the next helper replace five calls.
- *
- * Not __procmaps_helper: inlined into the Rust pmd_entry, on the inline
- * kernel, it made the per-page loop of that function slower (commit
- * 76972f2 has the measurements).
- */
-pte_t *rust_procmaps_pmd_map_lock(unsigned int kind, struct vm_area_struct *vma,
-				  pmd_t *pmd, unsigned long addr, unsigned int nr,
-				  void *out, spinlock_t **ptl)
-{
-	pte_t *pte;
-
-	*ptl = pmd_trans_huge_lock(pmd, vma);
-	if (*ptl)
-		return NULL;
-	pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, ptl);
-	if (!pte) {
-		*ptl = NULL;
-		return NULL;
-	}
-	rust_procmaps_pte_batch(kind, vma, pte, addr, nr, out);
-	return pte;
-}
-
-/*
- * The end of smaps_pte_range() for a page table: unmap, unlock, and resched
- * unless the walk runs inside an RCU read-side section (@resched false).
- */
-__procmaps_helper void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl,
-						      bool resched)
-{
-	pte_unmap_unlock(pte, ptl);
-	if (resched)
-		cond_resched();
-}
-
 /*
  * folio_precise_page_mapcount() of fs/proc/internal.h, a header modules
  * cannot include (CONFIG_PAGE_MAPCOUNT, which our configs enable).
@@ -468,15 +244,252 @@ static __always_inline int precise_page_mapcount(struct folio *folio, struct pag
 	return mapcount;
 }
 
-__procmaps_helper int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
-								struct page *page)
+/*
+ * smaps' counting, in C: smaps_page_accumulate(), smaps_account(),
+ * smaps_pte_entry(), smaps_pmd_entry() and smaps_hugetlb_range()'s count
+ * (static in task_mmu.c), value for value; smaps_walk.rs walks. The
+ * per-page loop is one language: split between C reading a page's facts
+ * and Rust counting them, it executed 1.29x /proc's instructions (1 GiB of
+ * 4 KiB pages), as numa_maps' did before its counting moved here.
+ */
+static __always_inline void mss_accumulate(struct rust_procmaps_mss *mss,
+					   struct folio *folio, unsigned long size,
+					   u64 pss, bool dirty, bool locked,
+					   bool private)
 {
-	return precise_page_mapcount(folio, page);
+	mss->pss += pss;
+	if (folio_test_anon(folio))
+		mss->pss_anon += pss;
+	else if (folio_test_swapbacked(folio))
+		mss->pss_shmem += pss;
+	else
+		mss->pss_file += pss;
+	if (locked)
+		mss->pss_locked += pss;
+	if (dirty || folio_test_dirty(folio)) {
+		mss->pss_dirty += pss;
+		if (private)
+			mss->private_dirty += size;
+		else
+			mss->shared_dirty += size;
+	} else {
+		if (private)
+			mss->private_clean += size;
+		else
+			mss->shared_clean += size;
+	}
 }
 
-__procmaps_helper bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio)
+static __always_inline void mss_account(struct rust_procmaps_mss *mss, struct page *page,
+					bool compound, bool young, bool dirty,
+					bool locked, bool present)
 {
-	return folio_maybe_mapped_shared(folio);
+	struct folio *folio = page_folio(page);
+	unsigned long i, nr = compound ? compound_nr(page) : 1;
+	unsigned long size = nr * PAGE_SIZE;
+
+	if (folio_test_anon(folio)) {
+		mss->anonymous += size;
+		if (!folio_test_swapbacked(folio) && !dirty && !folio_test_dirty(folio))
+			mss->lazyfree += size;
+	}
+	if (folio_test_ksm(folio))
+		mss->ksm += size;
+	mss->resident += size;
+	if (young || folio_test_young(folio) || folio_test_referenced(folio))
+		mss->referenced += size;
+
+	/*
+	 * A present entry with refcount 1 is mapped exactly once; non-present
+	 * entries count as "maybe shared, not sure how often" (their mapcount
+	 * must not be read).
+	 */
+	if (folio_ref_count(folio) == 1 || !present) {
+		mss_accumulate(mss, folio, size, (u64)size << RUST_PROCMAPS_PSS_SHIFT,
+			       dirty, locked, present);
+		return;
+	}
+	for (i = 0; i < nr; i++, page++) {
+		int mapcount = precise_page_mapcount(folio, page);
+		u64 pss = (u64)PAGE_SIZE << RUST_PROCMAPS_PSS_SHIFT;
+
+		if (mapcount >= 2)
+			pss = div_u64(pss, mapcount);
+		mss_accumulate(mss, folio, PAGE_SIZE, pss, dirty, locked, mapcount < 2);
+	}
+}
+
+static __always_inline void smaps_pte(struct rust_procmaps_smaps_walk *w,
+				      struct vm_area_struct *vma, pte_t ptent,
+				      unsigned long addr)
+{
+	struct rust_procmaps_mss *mss = w->mss;
+	bool present = false, young = false, dirty = false;
+	struct page *page = NULL;
+
+	if (pte_present(ptent)) {
+		page = vm_normal_page(vma, addr, ptent);
+		young = pte_young(ptent);
+		dirty = pte_dirty(ptent);
+		present = true;
+	} else if (pte_none(ptent)) {
+		if (w->shmem_holes)
+			mss->swap += rust_procmaps_shmem_partial_swap_usage(vma, addr,
+									    addr + PAGE_SIZE);
+	} else {
+		const softleaf_t entry = softleaf_from_pte(ptent);
+
+		if (softleaf_is_swap(entry)) {
+			int mapcount = swp_swapcount(entry);
+			u64 pss = (u64)PAGE_SIZE << RUST_PROCMAPS_PSS_SHIFT;
+
+			mss->swap += PAGE_SIZE;
+			if (mapcount >= 2)
+				pss = div_u64(pss, mapcount);
+			mss->swap_pss += pss;
+		} else if (softleaf_has_pfn(entry)) {
+			present = softleaf_is_device_private(entry);
+			page = softleaf_to_page(entry);
+		}
+	}
+	if (page)
+		mss_account(mss, page, false, young, dirty, w->locked, present);
+}
+
+static void smaps_pte_batch(struct vm_area_struct *vma, pte_t *pte,
+			    unsigned long addr, unsigned int nr,
+			    struct rust_procmaps_smaps_walk *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++, addr += PAGE_SIZE)
+		smaps_pte(w, vma, ptep_get(pte + i), addr);
+}
+
+__procmaps_helper void rust_procmaps_smaps_pmd(struct rust_procmaps_smaps_walk *w,
+					       struct vm_area_struct *vma,
+					       unsigned long addr, pmd_t *pmd)
+{
+	struct rust_procmaps_mss *mss = w->mss;
+	pmd_t pmdv = pmdp_get(pmd);
+	struct page *page = NULL;
+	bool present = false;
+	struct folio *folio;
+
+	if (pmd_none(pmdv))
+		return;
+	if (pmd_present(pmdv)) {
+		page = vm_normal_page_pmd(vma, addr, pmdv);
+		present = true;
+	} else if (unlikely(thp_migration_supported())) {
+		const softleaf_t entry = softleaf_from_pmd(pmdv);
+
+		if (softleaf_has_pfn(entry))
+			page = softleaf_to_page(entry);
+	}
+	if (IS_ERR_OR_NULL(page))
+		return;
+	folio = page_folio(page);
+	if (folio_test_anon(folio))
+		mss->anonymous_thp += HPAGE_PMD_SIZE;
+	else if (folio_test_swapbacked(folio))
+		mss->shmem_thp += HPAGE_PMD_SIZE;
+	else if (!folio_is_zone_device(folio))
+		mss->file_thp += HPAGE_PMD_SIZE;
+	mss_account(mss, page, true, pmd_young(pmdv), pmd_dirty(pmdv), w->locked, present);
+}
+
+__procmaps_helper void rust_procmaps_smaps_hugetlb(struct rust_procmaps_smaps_walk *w,
+						   struct vm_area_struct *vma, pte_t *pte,
+						   pte_t huge_pte)
+{
+	struct folio *folio = NULL;
+	bool present = false;
+
+	if (pte_present(huge_pte)) {
+		folio = page_folio(pte_page(huge_pte));
+		present = true;
+	} else {
+		const softleaf_t entry = softleaf_from_pte(huge_pte);
+
+		if (softleaf_has_pfn(entry))
+			folio = softleaf_to_folio(entry);
+	}
+	if (!folio)
+		return;
+	/* Non-present entries count as "maybe shared". */
+	if (!present || folio_maybe_mapped_shared(folio) || hugetlb_pmd_shared(pte))
+		w->mss->shared_hugetlb += huge_page_size(hstate_vma(vma));
+	else
+		w->mss->private_hugetlb += huge_page_size(hstate_vma(vma));
+}
+
+static_assert(sizeof(struct rust_procmaps_mss) == 22 * 8);
+static_assert(offsetof(struct rust_procmaps_mss, swap_pss) == 21 * 8);
+static_assert(sizeof(struct rust_procmaps_smaps_walk) == 16);
+
+#ifdef CONFIG_NUMA
+static void numa_pte_batch(struct vm_area_struct *vma, pte_t *pte,
+			   unsigned long addr, unsigned int nr,
+			   struct rust_procmaps_numa_stats *md);
+#endif
+
+/*
+ * The @nr entries of a PTE table that the caller holds mapped and locked,
+ * from @pte for @addr, counted into @out as the walk of @kind
+ * (RUST_PROCMAPS_BATCH_*) counts.
+ */
+static void pte_batch(unsigned int kind, struct vm_area_struct *vma, pte_t *pte,
+		      unsigned long addr, unsigned int nr, void *out)
+{
+#ifdef CONFIG_NUMA
+	if (kind == RUST_PROCMAPS_BATCH_NUMA) {
+		numa_pte_batch(vma, pte, addr, nr, out);
+		return;
+	}
+#endif
+	smaps_pte_batch(vma, pte, addr, nr, out);
+}
+
+/*
+ * The start of smaps_pte_range() for @pmd, in one call:
+ * pmd_trans_huge_lock(); for a page table, pte_offset_map_lock() and its
+ * @nr entries from @addr counted into @out by pte_batch(). Returns the table
+ * mapped and locked with *@ptl; or NULL with *@ptl the held lock of a huge
+ * @pmd; or NULL with *@ptl NULL if the table went away meanwhile.
+ *
+ * Every Rust -> C call is a real call, and a small VMA's walk is one PMD of
+ * one page table: this and the next helper replace five calls. Not
+ * __procmaps_helper: the call is made once a page table anyway.
+ */
+pte_t *rust_procmaps_pmd_map_lock(unsigned int kind, struct vm_area_struct *vma,
+				  pmd_t *pmd, unsigned long addr, unsigned int nr,
+				  void *out, spinlock_t **ptl)
+{
+	pte_t *pte;
+
+	*ptl = pmd_trans_huge_lock(pmd, vma);
+	if (*ptl)
+		return NULL;
+	pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, ptl);
+	if (!pte) {
+		*ptl = NULL;
+		return NULL;
+	}
+	pte_batch(kind, vma, pte, addr, nr, out);
+	return pte;
+}
+
+/*
+ * The end of smaps_pte_range() for a page table: unmap, unlock, and resched
+ * unless the walk runs inside an RCU read-side section (@resched false).
+ */
+__procmaps_helper void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl,
+						      bool resched)
+{
+	pte_unmap_unlock(pte, ptl);
+	if (resched)
+		cond_resched();
 }
 
 __procmaps_helper spinlock_t *rust_procmaps_huge_pte_lock(struct vm_area_struct *vma,
@@ -489,21 +502,6 @@ __procmaps_helper pte_t rust_procmaps_huge_ptep_get(struct mm_struct *mm, unsign
 						    pte_t *pte)
 {
 	return huge_ptep_get(mm, addr, pte);
-}
-
-__procmaps_helper bool rust_procmaps_hugetlb_pmd_shared(pte_t *pte)
-{
-	return hugetlb_pmd_shared(pte);
-}
-
-__procmaps_helper unsigned long rust_procmaps_vma_huge_page_size(struct vm_area_struct *vma)
-{
-	return huge_page_size(hstate_vma(vma));
-}
-
-__procmaps_helper struct page *rust_procmaps_pte_page(pte_t pte)
-{
-	return pte_page(pte);
 }
 
 __procmaps_helper bool rust_procmaps_shmem_mapping(struct vm_area_struct *vma)
@@ -640,7 +638,7 @@ __procmaps_helper void rust_procmaps_numa_gather_huge(struct rust_procmaps_numa_
 }
 
 /*
- * The batch of numa_maps' walk (rust_procmaps_pte_batch()):
+ * The batch of numa_maps' walk (pte_batch()):
  * gather_pte_stats()'s loop over @nr entries, counted into @md.
  */
 static void numa_pte_batch(struct vm_area_struct *vma, pte_t *pte,

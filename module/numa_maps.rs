@@ -124,12 +124,6 @@ struct NumaStats {
 // do with them.
 unsafe impl PteSink for NumaStats {
     const KIND: c_uint = BATCH_NUMA;
-
-    fn out(&mut self) -> *mut c_void {
-        core::ptr::from_mut(self).cast()
-    }
-
-    unsafe fn take(&mut self, _nr: usize, _at: usize) {}
 }
 
 /// The walk state behind `walk`.

@@ -98,78 +98,70 @@ int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
 /* smaps_walk.rs: walk->action = ACTION_AGAIN (it reads vma and private). */
 void rust_procmaps_walk_again(struct mm_walk *walk);
 void rust_procmaps_cond_resched(void);
-/* smaps_walk.rs: PMD-level inlines. */
+/* smaps_walk.rs and numa_maps.rs: *@pmd. */
 pmd_t rust_procmaps_pmdp_get(pmd_t *pmd);
-bool rust_procmaps_pmd_none(pmd_t pmd);
-bool rust_procmaps_pmd_present(pmd_t pmd);
-bool rust_procmaps_pmd_young(pmd_t pmd);
-bool rust_procmaps_pmd_dirty(pmd_t pmd);
-bool rust_procmaps_thp_migration_supported(void);
-softleaf_t rust_procmaps_softleaf_from_pmd(pmd_t pmd);
-unsigned long rust_procmaps_hpage_pmd_size(void);
-struct page *rust_procmaps_vm_normal_page_pmd(struct vm_area_struct *vma,
-					      unsigned long addr, pmd_t pmd);
-/* smaps_walk.rs: PTE-level inlines. */
-#define RUST_PROCMAPS_PTE_PRESENT	BIT(0)
-#define RUST_PROCMAPS_PTE_NONE		BIT(1)
-#define RUST_PROCMAPS_PTE_YOUNG		BIT(2)
-#define RUST_PROCMAPS_PTE_DIRTY		BIT(3)
-unsigned int rust_procmaps_pte_bits(pte_t pte);
-struct page *rust_procmaps_pte_page(pte_t pte);
-softleaf_t rust_procmaps_softleaf_from_pte(pte_t pte);
-bool rust_procmaps_softleaf_is_swap(softleaf_t entry);
-bool rust_procmaps_softleaf_has_pfn(softleaf_t entry);
-bool rust_procmaps_softleaf_is_device_private(softleaf_t entry);
-struct page *rust_procmaps_softleaf_to_page(softleaf_t entry);
-int rust_procmaps_swp_swapcount(softleaf_t entry);
-/* smaps_walk.rs: folio queries. */
-#define RUST_PROCMAPS_FOLIO_ANON	BIT(0)
-#define RUST_PROCMAPS_FOLIO_SWAPBACKED	BIT(1)
-#define RUST_PROCMAPS_FOLIO_KSM		BIT(2)
-#define RUST_PROCMAPS_FOLIO_YOUNG	BIT(3)
-#define RUST_PROCMAPS_FOLIO_REFERENCED	BIT(4)
-#define RUST_PROCMAPS_FOLIO_DIRTY	BIT(5)
-#define RUST_PROCMAPS_FOLIO_ZONE_DEVICE	BIT(6)
-#define RUST_PROCMAPS_FOLIO_REF_ONE	BIT(7)
-struct folio *rust_procmaps_page_folio(struct page *page);
-unsigned long rust_procmaps_compound_nr(struct page *page);
-unsigned int rust_procmaps_page_folio_tests(struct page *page,
-					    struct folio **folio);
 /*
- * smaps_walk.rs: what it needs of one PTE, read under its page-table lock
- * (struct PteInfo there: same layout, checked on both sides).
+ * smaps_walk.rs: struct mem_size_stats of task_mmu.c (struct MemSizeStats
+ * there, same layout), in bytes, PSS values shifted left by PSS_SHIFT.
  */
-struct rust_procmaps_pte_info {
-	pte_t pte;
-	/* Present entries: vm_normal_page(), its folio and their tests. */
-	struct page *page;
-	struct folio *folio;
-	unsigned int bits;	/* RUST_PROCMAPS_PTE_* */
-	unsigned int tests;	/* RUST_PROCMAPS_FOLIO_* */
+#define RUST_PROCMAPS_PSS_SHIFT 12
+struct rust_procmaps_mss {
+	u64 resident;
+	u64 shared_clean;
+	u64 shared_dirty;
+	u64 private_clean;
+	u64 private_dirty;
+	u64 referenced;
+	u64 anonymous;
+	u64 lazyfree;
+	u64 anonymous_thp;
+	u64 shmem_thp;
+	u64 file_thp;
+	u64 swap;
+	u64 shared_hugetlb;
+	u64 private_hugetlb;
+	u64 ksm;
+	u64 pss;
+	u64 pss_anon;
+	u64 pss_file;
+	u64 pss_shmem;
+	u64 pss_dirty;
+	u64 pss_locked;
+	u64 swap_pss;
 };
 
-#define RUST_PROCMAPS_PTE_BATCH 16
-/* The record a batch reads each PTE into: its kind (PteRecord in smaps_walk.rs). */
-#define RUST_PROCMAPS_BATCH_SMAPS	0	/* struct rust_procmaps_pte_info */
-#define RUST_PROCMAPS_BATCH_NUMA	1	/* counted into struct rust_procmaps_numa_stats */
-void rust_procmaps_pte_batch(unsigned int kind, struct vm_area_struct *vma,
-			     pte_t *pte, unsigned long addr, unsigned int nr,
-			     void *out);
+/* smaps_walk.rs: a walk's private (struct Walk there, same layout). */
+struct rust_procmaps_smaps_walk {
+	struct rust_procmaps_mss *mss;
+	bool shmem_holes;	/* swapped-out shmem counted hole by hole */
+	bool locked;		/* VM_LOCKED: counts towards Locked */
+	bool may_sleep;		/* the callbacks may reschedule */
+};
+
+/*
+ * smaps_walk.rs: smaps_pmd_entry() of the huge @pmd (locked by the caller),
+ * and smaps_hugetlb_range()'s count of @huge_pte (read from @pte under its
+ * lock), into @w.
+ */
+void rust_procmaps_smaps_pmd(struct rust_procmaps_smaps_walk *w,
+			     struct vm_area_struct *vma, unsigned long addr,
+			     pmd_t *pmd);
+void rust_procmaps_smaps_hugetlb(struct rust_procmaps_smaps_walk *w,
+				 struct vm_area_struct *vma, pte_t *pte,
+				 pte_t huge_pte);
+/* What a PTE table's entries are counted into: its kind (PteSink in smaps_walk.rs). */
+#define RUST_PROCMAPS_BATCH_SMAPS	0	/* struct rust_procmaps_smaps_walk */
+#define RUST_PROCMAPS_BATCH_NUMA	1	/* struct rust_procmaps_numa_stats */
 /* smaps_walk.rs: the start and the end of a PMD's walk, one call each. */
 pte_t *rust_procmaps_pmd_map_lock(unsigned int kind, struct vm_area_struct *vma,
 				  pmd_t *pmd, unsigned long addr, unsigned int nr,
 				  void *out, spinlock_t **ptl);
 void rust_procmaps_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl, bool resched);
-int rust_procmaps_folio_precise_page_mapcount(struct folio *folio,
-					      struct page *page);
-bool rust_procmaps_folio_maybe_mapped_shared(struct folio *folio);
 /* smaps_walk.rs: hugetlb inlines. */
 spinlock_t *rust_procmaps_huge_pte_lock(struct vm_area_struct *vma,
 					pte_t *pte);
 pte_t rust_procmaps_huge_ptep_get(struct mm_struct *mm, unsigned long addr,
 				  pte_t *pte);
-bool rust_procmaps_hugetlb_pmd_shared(pte_t *pte);
-unsigned long rust_procmaps_vma_huge_page_size(struct vm_area_struct *vma);
 /* smaps_walk.rs: shmem swap accounting. */
 bool rust_procmaps_shmem_mapping(struct vm_area_struct *vma);
 unsigned long rust_procmaps_shmem_swap_usage(struct vm_area_struct *vma);

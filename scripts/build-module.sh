@@ -24,18 +24,16 @@ fi
 # Formatted as the kernel's rustfmt config wants (`make rustfmtcheck` in-tree).
 in_root rustfmt --edition 2021 --config-path "$obj/source/.rustfmt.toml" \
 	--check "$REPO"/module/*.rs >&2 || die "module/*.rs is not rustfmt-clean (see the diff above)"
-# The bit constants the page-walk shims and smaps_walk.rs / numa_maps.rs share
-# are written on both sides (C macros, Rust consts): they must agree.
-# So must the kinds of record a PTE batch reads (RUST_PROCMAPS_BATCH_*).
-c_bits=$(sed -n -e 's/^#define RUST_PROCMAPS_\([A-Z_]*\)[[:space:]]*BIT(\([0-9]*\)).*$/\1 \2/p' \
-	-e 's/^#define RUST_PROCMAPS_\(BATCH_[A-Z_]*\)[[:space:]]*\([0-9]*\)\([[:space:]].*\)\?$/\1 \2/p' \
+# The constants the page-walk C and smaps_walk.rs / numa_maps.rs share (the
+# kinds of PTE batch, PSS_SHIFT) are written on both sides (C macros, Rust
+# consts): they must agree.
+c_consts=$(sed -n 's/^#define RUST_PROCMAPS_\(BATCH_[A-Z_]*\|PSS_SHIFT\)[[:space:]]*\([0-9]*\)\([[:space:]].*\)\?$/\1 \2/p' \
 	"$REPO/module/rust_procmaps.h" | sort)
-rust_bits=$(sed -n -e 's/^\(pub(crate) \)\?const \(FOLIO_[A-Z_]*\|PTE_[A-Z_]*\|NUMA_[A-Z_]*\): u32 = 1 << \([0-9]*\);$/\2 \3/p' \
-	-e 's/^\(pub(crate) \)\?const \(BATCH_[A-Z_]*\): c_uint = \([0-9]*\);$/\2 \3/p' \
+rust_consts=$(sed -n 's/^\(pub(crate) \)\?const \(BATCH_[A-Z_]*\|PSS_SHIFT\): \(c_uint\|u32\) = \([0-9]*\);$/\2 \4/p' \
 	"$REPO/module/smaps_walk.rs" "$REPO/module/numa_maps.rs" | sort)
-[ -n "$c_bits" ] && [ "$c_bits" = "$rust_bits" ] ||
-	die "RUST_PROCMAPS_* bits of rust_procmaps.h and the consts of smaps_walk.rs / numa_maps.rs differ:
-$(diff <(echo "$c_bits") <(echo "$rust_bits"))"
+[ -n "$c_consts" ] && [ "$c_consts" = "$rust_consts" ] ||
+	die "RUST_PROCMAPS_* constants of rust_procmaps.h and the consts of smaps_walk.rs / numa_maps.rs differ:
+$(diff <(echo "$c_consts") <(echo "$rust_consts"))"
 # One kernel contract: every export of kernel/patches/ is a plain reference of
 # the module (and nothing else is referenced weakly), so that a kernel without
 # the patches refuses it at load with "Unknown symbol", naming each one.
