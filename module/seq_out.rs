@@ -246,24 +246,32 @@ impl<'b, const N: usize> Line<'b, N> {
         }
     }
 
-    /// Appends `bytes`.
+    /// Appends `bytes`; as much of them as fits (the bytes that do not fit are dropped, as by
+    /// [`Line::byte`]).
     #[inline(always)]
     pub(crate) fn bytes(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.byte(b);
-        }
+        let n = bytes.len().min(N - self.len);
+        // SAFETY: `len + n <= N` bytes into a buffer valid for writes of `N` (invariant), from
+        // a slice of at least `n` bytes that cannot overlap it (a shared borrow).
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.buf.as_ptr().add(self.len).cast::<u8>(),
+                n,
+            )
+        };
+        // INVARIANT: The `n` bytes after the first `len` were just written, and `len + n <= N`.
+        self.len += n;
     }
 
     /// Decimal right-aligned in `width` columns (`seq_put_decimal_ull_width`).
+    #[inline(always)]
     pub(crate) fn dec_width(&mut self, v: u64, width: usize) {
-        let mut digits = 1;
-        while digits < 20 && v >= 10u64.pow(digits as u32) {
-            digits += 1;
-        }
-        for _ in digits..width {
+        let (digits, at) = decimal(v);
+        for _ in digits.len() - at..width {
             self.byte(b' ');
         }
-        self.dec(v);
+        self.bytes(&digits[at..]);
     }
 
     /// Writes the line.
@@ -291,32 +299,59 @@ impl<'b, const N: usize> Line<'b, N> {
         }
     }
 
-    /// Lowercase hex, zero-padded to at least `width` digits (`seq_put_hex_ll`).
+    /// Lowercase hex, zero-padded to at least `width` digits (`seq_put_hex_ll`): written from
+    /// the last digit back, with one room check for the number, as `seq_put_hex_ll()` does
+    /// (a check per digit cost `maps` more instructions than `/proc`'s line).
     #[inline(always)]
     pub(crate) fn hex(&mut self, v: u64, width: u32) {
-        let digits = (u64::BITS - v.leading_zeros()).div_ceil(4).max(width);
-        for i in (0..digits).rev() {
-            let nibble = ((v >> (i * 4)) & 0xf) as u8;
-            self.byte(if nibble < 10 {
-                b'0' + nibble
-            } else {
-                b'a' + nibble - 10
-            });
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digits = (u64::BITS - v.leading_zeros()).div_ceil(4).max(width) as usize;
+        if digits > N - self.len {
+            // Does not fit (no line we size): the digits that do, as `byte` would.
+            for i in (0..digits).rev() {
+                self.byte(HEX[(v.checked_shr(i as u32 * 4).unwrap_or(0) & 0xf) as usize]);
+            }
+            return;
         }
+        let mut rest = v;
+        for i in (self.len..self.len + digits).rev() {
+            // SAFETY: `i < len + digits <= N`: in the buffer valid for writes of `N`
+            // (invariant).
+            unsafe {
+                self.buf
+                    .as_ptr()
+                    .add(i)
+                    .write(MaybeUninit::new(HEX[(rest & 0xf) as usize]))
+            };
+            rest >>= 4;
+        }
+        // INVARIANT: The `digits` bytes after the first `len` were just written, and
+        // `len + digits <= N`.
+        self.len += digits;
     }
 
     /// Decimal (`seq_put_decimal_ull`).
     #[inline(always)]
     pub(crate) fn dec(&mut self, v: u64) {
-        let mut div = 1u64;
-        while v / div >= 10 {
-            div *= 10;
-        }
-        while div > 0 {
-            self.byte(b'0' + ((v / div) % 10) as u8);
-            div /= 10;
+        let (digits, at) = decimal(v);
+        self.bytes(&digits[at..]);
+    }
+}
+
+/// The decimal digits of `v`: they are `digits[at..]` (a `u64` has at most 20).
+#[inline(always)]
+fn decimal(mut v: u64) -> ([u8; 20], usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    while at > 0 {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
         }
     }
+    (digits, at)
 }
 
 #[kunit_tests(rust_procmaps_line)]
@@ -357,6 +392,19 @@ mod tests {
         line.dec_width(0, 7);
         line.dec_width(123_456_789, 8);
         assert_eq!(text(&line), b"       5      0123456789");
+    }
+
+    #[test]
+    fn a_full_line_keeps_its_first_bytes() {
+        let mut buf = spare::<8>();
+        let mut line = Line::<8>::new(&mut buf);
+        line.bytes(b"ab");
+        line.hex(0x1234_5678_9abc, 8);
+        assert_eq!(text(&line), b"ab123456");
+        line.dec(42);
+        line.bytes(b"x");
+        line.dec_width(7, 3);
+        assert_eq!(text(&line), b"ab123456");
     }
 
     /// A seq_file over a 256-byte buffer, `used` bytes of it already filled with `-`: what

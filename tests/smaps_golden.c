@@ -68,7 +68,7 @@ static char file_data[4 * 4096];
 /* Everything that makes a smaps field non-zero; non-zero (which step failed) on failure. */
 static int make_every_field(void)
 {
-	char *p, *thp, *file;
+	char *p, *thp, *file, *two;
 	int fd;
 
 	/* Anonymous, touched and untouched (Rss vs Size), and mlocked (Locked). */
@@ -207,9 +207,15 @@ static int make_every_field(void)
 	}
 	/*
 	 * COW, swapped and shared (hugetlb, shmem) pages get a second and a
-	 * third mapper: Pss and SwapPss divided by 3, not only by 2.
+	 * third mapper: Pss and SwapPss divided by 3, not only by 2. The pages
+	 * of @two stay mapped by exactly two processes (not inherited by the
+	 * second grandchild): Shared_Dirty, not Private_Dirty, and Pss halved.
 	 */
-	if (fork_sharer() || fork_sharer())
+	two = map_anon(8 * 4096, MAP_PRIVATE);
+	if (!two)
+		return 36;
+	touch(two, 8 * 4096, 10);
+	if (fork_sharer() || madvise(two, 8 * 4096, MADV_DONTFORK) || fork_sharer())
 		return 28;
 	return 0;
 }
