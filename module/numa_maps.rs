@@ -13,7 +13,8 @@
 //! policy text is mm's own (`__get_vma_policy()`, `mpol_to_str()`, exported to this module by
 //! `kernel/patches/`); the task's policy, which a VMA without one of its own shows, is held for
 //! each `read()` chunk, as `/proc`'s `m_start()` holds it. The counting is `gather_stats()`'s,
-//! value for value, on the page-table walk of [`crate::smaps_walk`].
+//! value for value, done by C (helpers.c: the per-page loop is one language) on the page-table
+//! walk of [`crate::smaps_walk`].
 //!
 //! Only with `CONFIG_NUMA`, as in `/proc`.
 //!
