@@ -184,7 +184,7 @@ pub(crate) fn may_have_open_files(tgid: i32) -> bool {
 /// Whether the kernel refuses debugfs files with an `ioctl` (it is locked down).
 pub(crate) fn debugfs_locked_down() -> bool {
     // SAFETY: Only asks the LSMs; no other requirement.
-    unsafe { bindings::security_locked_down(bindings::lockdown_reason_LOCKDOWN_DEBUGFS) != 0 }
+    unsafe { rust_procmaps_debugfs_locked_down() }
 }
 
 /// `struct proc_ops`, which the kernel crate's bindings do not have: only ever behind a pointer.
@@ -193,8 +193,8 @@ pub(crate) struct ProcOpsRaw {
     _opaque: [u8; 0],
 }
 
-// The proc functions (exported; `linux/proc_fs.h` is not in the kernel crate's bindings) and
-// the one thing Rust cannot build itself, in helpers.c.
+// The proc functions (exported; `linux/proc_fs.h` is not in the kernel crate's bindings), and
+// in helpers.c what Rust cannot build or call itself.
 #[expect(
     improper_ctypes,
     reason = "file_operations is only passed by pointer, never by value"
@@ -213,6 +213,7 @@ extern "C" {
     ) -> *mut bindings::proc_dir_entry;
     fn proc_remove(de: *mut bindings::proc_dir_entry);
     fn rust_procmaps_proc_ops_new(fops: *const bindings::file_operations) -> *const ProcOpsRaw;
+    fn rust_procmaps_debugfs_locked_down() -> bool;
 }
 
 /// A `proc_ops` with the methods of a [`FileOps`]; freed when dropped.

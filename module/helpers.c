@@ -21,6 +21,7 @@
 #include <linux/proc_fs.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
+#include <linux/security.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
@@ -143,6 +144,16 @@ rust_procmaps_proc_ops_new(const struct file_operations *fops)
 	};
 
 	return kmemdup(&ops, sizeof(ops), GFP_KERNEL);
+}
+
+/*
+ * Whether debugfs refuses files with an ioctl: the kernel is locked down
+ * (security_locked_down() is a static inline returning 0 without
+ * CONFIG_SECURITY, where bindgen has no function to bind).
+ */
+__procmaps_helper bool rust_procmaps_debugfs_locked_down(void)
+{
+	return security_locked_down(LOCKDOWN_DEBUGFS) != 0;
 }
 
 /*

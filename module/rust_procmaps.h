@@ -69,6 +69,8 @@ void rust_procmaps_tracepoint_synchronize_unregister(void);
  * kfree() it once no entry uses it.
  */
 const struct proc_ops *rust_procmaps_proc_ops_new(const struct file_operations *fops);
+/* files.rs: security_locked_down(LOCKDOWN_DEBUGFS) != 0. */
+bool rust_procmaps_debugfs_locked_down(void);
 
 /* access.rs: mm_access(@task, PTRACE_MODE_READ_FSCREDS) (kernel/patches/). */
 struct mm_struct *rust_procmaps_mm_access_read(struct task_struct *task);
@@ -98,7 +100,7 @@ int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
 /* smaps_walk.rs: walk->action = ACTION_AGAIN (it reads vma and private). */
 void rust_procmaps_walk_again(struct mm_walk *walk);
 void rust_procmaps_cond_resched(void);
-/* smaps_walk.rs and numa_maps.rs: *@pmd. */
+/* numa_maps.rs: *@pmd. */
 pmd_t rust_procmaps_pmdp_get(pmd_t *pmd);
 /*
  * smaps_walk.rs: struct mem_size_stats of task_mmu.c (struct MemSizeStats

@@ -103,7 +103,6 @@ extern "C" {
     ) -> c_int;
     fn rust_procmaps_walk_again(walk: *mut MmWalk);
     fn rust_procmaps_cond_resched();
-    pub(crate) fn rust_procmaps_pmdp_get(pmd: *mut bindings::pmd_t) -> bindings::pmd_t;
     fn rust_procmaps_pmd_map_lock(
         kind: c_uint,
         vma: *mut bindings::vm_area_struct,
@@ -434,7 +433,7 @@ impl Drop for PteTable {
 unsafe fn walk_state<'a>(walk: *mut MmWalk) -> &'a mut Walk<'a> {
     // SAFETY: `gather` passed a `Walk` as `private` and it outlives the walk; callbacks run
     // one at a time, so the reference is unique.
-    unsafe { &mut *(*walk).private.cast::<Walk<'a>>() }
+    unsafe { &mut *walk_private(walk).cast::<Walk<'a>>() }
 }
 
 /// `smaps_pte_hole()`: swapped-out shmem pages of `[addr, end)` in a private writable

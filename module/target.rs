@@ -184,6 +184,7 @@ impl Target {
     }
 
     /// The process, counted: `ESRCH` once it is reaped.
+    #[cfg(CONFIG_NUMA)]
     pub(crate) fn task(&self) -> Result<ARef<Task>> {
         self.pid.task()
     }

@@ -42,6 +42,9 @@ FIXTURE_VARIANT_ADD(target, numa_maps) {
 
 FIXTURE_SETUP(target)
 {
+	if (!proc_has(variant->file))
+		SKIP(return, "no /proc/self/%s on this kernel (numa_maps: CONFIG_NUMA)",
+		     variant->file);
 	self->pid = spawn_stopped(NULL);
 	ASSERT_GT(self->pid, 0);
 	ours_path(self->path, sizeof(self->path), self->pid, variant->file);

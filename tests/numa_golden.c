@@ -40,11 +40,6 @@
 
 static const size_t chunks[] = { 1, 7, 64, 4096, 1 << 20 };
 
-static int have_numa_maps(void)
-{
-	return access("/proc/self/numa_maps", F_OK) == 0;
-}
-
 static long mbind_nodes(void *p, size_t size, int mode, unsigned long nodes)
 {
 	return syscall(SYS_mbind, p, size, mode, nodes ? &nodes : NULL,
@@ -205,7 +200,7 @@ TEST(every_kind)
 	pid_t pid;
 	size_t i;
 
-	if (!have_numa_maps())
+	if (!proc_has("numa_maps"))
 		SKIP(return, "no /proc/self/numa_maps: a kernel without CONFIG_NUMA");
 	pid = spawn_stopped(make_every_kind);
 	ASSERT_GT(pid, 0);
@@ -241,7 +236,7 @@ TEST(every_process)
 {
 	int mismatches = 0;
 
-	if (!have_numa_maps())
+	if (!proc_has("numa_maps"))
 		SKIP(return, "no /proc/self/numa_maps: a kernel without CONFIG_NUMA");
 	EXPECT_LT(0, for_each_process_stopped("numa_maps", compare_one, &mismatches));
 	EXPECT_EQ(0, mismatches);
@@ -254,8 +249,8 @@ TEST(file_iff_numa)
 
 	ASSERT_EQ(0, wait_ours(getpid()));
 	ours_path(path, sizeof(path), getpid(), "numa_maps");
-	EXPECT_EQ(have_numa_maps(), access(path, F_OK) == 0);
-	EXPECT_EQ(have_numa_maps(), stat_get("numa_maps"));
+	EXPECT_EQ(proc_has("numa_maps"), access(path, F_OK) == 0);
+	EXPECT_EQ(proc_has("numa_maps"), stat_get("numa_maps"));
 }
 
 TEST_HARNESS_MAIN

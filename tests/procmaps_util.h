@@ -454,6 +454,18 @@ static inline int swap_on(void)
 	return system("mkswap /dev/zram0 >/dev/null && swapon /dev/zram0") ? -1 : 0;
 }
 
+/*
+ * Whether /proc has @file for a process on this kernel (numa_maps only with
+ * CONFIG_NUMA): the module serves exactly the files /proc has.
+ */
+static inline int proc_has(const char *file)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	return access(path, F_OK) == 0;
+}
+
 /* Whether the guest is a NUMA machine with memory on a second node. */
 static inline int two_nodes(void)
 {
