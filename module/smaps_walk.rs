@@ -75,8 +75,9 @@ pub(crate) unsafe fn walk_private(walk: *mut MmWalk) -> *mut c_void {
 }
 
 /// What a walk's PTEs are counted into, a table at a time ([`pmd_range`]): C reads and counts
-/// them in the call that locks the table (`rust_procmaps_pmd_map_lock()`). The per-page loops of smaps and numa_maps are all in C (helpers.c): split between C reading a
-/// page's facts and Rust counting them, they executed 1.3x and 2x `/proc`'s instructions.
+/// them in the call that locks the table (`rust_procmaps_pmd_map_lock()`). The per-page loops
+/// of smaps and numa_maps are all in C (helpers.c): split between C reading a page's facts and
+/// Rust counting them, they executed 1.3x and 2x `/proc`'s instructions.
 ///
 /// # Safety
 ///
