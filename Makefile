@@ -18,8 +18,10 @@
 #   make mutants each mutant of tests/mutants.txt against its test groups
 #                (scripts/mutants.py; report in results/mutants/)
 #   make rust-analyzer   module/rust-project.json for editors
-#   make profile perf profiles of the reader-cost cases, /proc's and ours
-#                (PROFILE="maps:10000:0 smaps_rollup:1:1024" to choose)
+#   make profile perf profiles of the reader-cost cases, /proc's and ours, under
+#                -icount: the samples count instructions
+#                (PROFILE="maps:10000:0 smaps_rollup:1:1024" to choose;
+#                PROFILE_PERF=0: the rows' instruction counts alone)
 #   make KDIR=/path/to/linux/build [LLVM=1]   build module/rust_procmaps.ko only
 
 .PHONY: all run check check-debian bench bench-quick bench-inline lint kunit mutants rust-analyzer profile modules clean
