@@ -235,11 +235,6 @@ __procmaps_helper void rust_procmaps_cond_resched(void)
 	cond_resched();
 }
 
-__procmaps_helper pmd_t rust_procmaps_pmdp_get(pmd_t *pmd)
-{
-	return pmdp_get(pmd);
-}
-
 /*
  * folio_precise_page_mapcount() of fs/proc/internal.h, a header modules
  * cannot include (CONFIG_PAGE_MAPCOUNT, which our configs enable).
@@ -630,8 +625,9 @@ static __always_inline bool numa_countable(struct page *page)
 
 __procmaps_helper void rust_procmaps_numa_gather_pmd(struct rust_procmaps_numa_stats *md,
 						     struct vm_area_struct *vma,
-						     unsigned long addr, pmd_t pmd)
+						     unsigned long addr, pmd_t *pmdp)
 {
+	pmd_t pmd = pmdp_get(pmdp);
 	struct page *page;
 
 	if (!pmd_present(pmd))

@@ -58,10 +58,9 @@ extern "C" {
         md: *mut NumaStats,
         vma: *mut bindings::vm_area_struct,
         addr: usize,
-        pmd: bindings::pmd_t,
+        pmd: *mut bindings::pmd_t,
     );
     fn rust_procmaps_numa_gather_huge(md: *mut NumaStats, huge_pte: bindings::pte_t);
-    fn rust_procmaps_pmdp_get(pmd: *mut bindings::pmd_t) -> bindings::pmd_t;
     fn rust_procmaps_node_has_memory(nid: c_int) -> bool;
     fn rust_procmaps_walk_numa(
         vma: *mut bindings::vm_area_struct,
@@ -158,7 +157,7 @@ unsafe extern "C" fn rust_procmaps_numa_pmd_entry(
     // huge PMD is counted with it locked (`huge` runs under `pmd_trans_huge_lock()`).
     unsafe {
         smaps_walk::pmd_range(walk, pmd, addr, end, true, md, |md| {
-            rust_procmaps_numa_gather_pmd(md, vma, addr, rust_procmaps_pmdp_get(pmd))
+            rust_procmaps_numa_gather_pmd(md, vma, addr, pmd)
         })
     }
 }

@@ -100,8 +100,6 @@ int rust_procmaps_walk_smaps(struct vm_area_struct *vma, unsigned long start,
 /* smaps_walk.rs: walk->action = ACTION_AGAIN (it reads vma and private). */
 void rust_procmaps_walk_again(struct mm_walk *walk);
 void rust_procmaps_cond_resched(void);
-/* numa_maps.rs: *@pmd. */
-pmd_t rust_procmaps_pmdp_get(pmd_t *pmd);
 /*
  * smaps_walk.rs: struct mem_size_stats of task_mmu.c (struct MemSizeStats
  * there, same layout), in bytes, PSS values shifted left by PSS_SHIFT.
@@ -212,7 +210,7 @@ struct rust_procmaps_numa_stats {
  */
 void rust_procmaps_numa_gather_pmd(struct rust_procmaps_numa_stats *md,
 				   struct vm_area_struct *vma, unsigned long addr,
-				   pmd_t pmd);
+				   pmd_t *pmd);
 void rust_procmaps_numa_gather_huge(struct rust_procmaps_numa_stats *md,
 				    pte_t huge_pte);
 /* numa_maps.rs: node_state(@nid, N_MEMORY). */
