@@ -374,12 +374,10 @@ impl PmdMap {
             )
         };
         match NonNull::new(pte) {
-            // INVARIANT: A non-null table is mapped and locked with `ptl`, for the whole PMD,
-            // so at least its first entry is there even if `count` is 0.
+            // INVARIANT: A non-null table is mapped and locked with `ptl`.
             Some(pte) => PmdMap::Table(PteTable {
                 pte,
                 ptl,
-                count: count.max(1),
                 may_sleep,
             }),
             // SAFETY: Without a table, a non-null `ptl` is the held lock of a huge PMD.
@@ -391,38 +389,25 @@ impl PmdMap {
     }
 }
 
-/// `count` entries of a PTE table, mapped and locked by `pte_offset_map_lock()` ([`PmdMap`]);
-/// on drop unmapped, unlocked, and, if the walk may sleep, a chance to reschedule given (the
-/// end of `smaps_pte_range()`, in one call).
+/// A PTE table, mapped and locked by `pte_offset_map_lock()` ([`PmdMap`]); on drop
+/// unmapped, unlocked, and, if the walk may sleep, a chance to reschedule given (the end of
+/// `smaps_pte_range()`, in one call).
 ///
 /// # Invariants
 ///
-/// `pte` is the first of `count > 0` entries of one PTE table that this value holds mapped
-/// and locked with `ptl`. It only lives in a page-walk callback, which may sleep if
-/// `may_sleep`.
+/// `pte` is an entry of one PTE table that this value holds mapped and locked with `ptl`. It
+/// only lives in a page-walk callback, which may sleep if `may_sleep`.
 struct PteTable {
     pte: NonNull<bindings::pte_t>,
     ptl: *mut bindings::spinlock_t,
-    count: usize,
     may_sleep: bool,
-}
-
-impl PteTable {
-    /// Entry `i` (below `count`), mapped and locked.
-    fn entry(&self, i: usize) -> *mut bindings::pte_t {
-        // SAFETY: `i < count` entries of the mapped table (invariant): in bounds.
-        unsafe { self.pte.as_ptr().add(i.min(self.count - 1)) }
-    }
 }
 
 impl Drop for PteTable {
     fn drop(&mut self) {
         // SAFETY: Unmaps and unlocks what `PmdMap::lock` took (invariant); any entry of the
-        // table names it, and C passes the last one. It reschedules only if the callback may
-        // sleep (invariant).
-        unsafe {
-            rust_procmaps_pte_unmap_unlock(self.entry(self.count - 1), self.ptl, self.may_sleep)
-        };
+        // table names it. It reschedules only if the callback may sleep (invariant).
+        unsafe { rust_procmaps_pte_unmap_unlock(self.pte.as_ptr(), self.ptl, self.may_sleep) };
     }
 }
 
