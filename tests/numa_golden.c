@@ -6,7 +6,8 @@
  * (mbind()), a task policy (set_mempolicy()) and a shared policy of shmem,
  * over every mapping kind numa_maps tells apart (anonymous, private and
  * shared file, shmem, heap, stack, hugetlb, THP, KSM-merged pages, a page in
- * the swap cache, pages mapped by three processes), with pages placed on
+ * the swap cache, pages mapped by three processes, pages of a FUSE file
+ * under writeback), with pages placed on
  * both nodes of the guest, stops itself, and both files are compared in
  * every read size; then every process of the guest. The fields the child
  * was meant to make are checked to be there in /proc's file, so that the
@@ -17,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "fuse_hold.h"
 #include "kselftest_harness.h"
 #include "procmaps_util.h"
 
@@ -37,6 +39,7 @@
 #define KB 1024UL
 #define MB (1024 * KB)
 #define PAGE 4096UL
+#define FUSE_DIR "/tmp/fuse-numa"
 
 static const size_t chunks[] = { 1, 7, 64, 4096, 1 << 20 };
 
@@ -176,6 +179,22 @@ static int make_every_kind(void)
 		return 32;
 	(void)*(volatile char *)p;
 
+	/*
+	 * Pages under writeback (writeback=): a shared mapping of the test's
+	 * FUSE file written and sent to writeback, whose WRITEs its server holds
+	 * until the comparison is over. The file stays open: closing it would
+	 * wait for them.
+	 */
+	fd = open(FUSE_DIR "/f", O_RDWR);
+	if (fd < 0)
+		return 34;
+	file = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (file == MAP_FAILED)
+		return 35;
+	touch(file, 4 * PAGE, 7);
+	if (sync_file_range(fd, 0, 4 * PAGE, SYNC_FILE_RANGE_WRITE))
+		return 36;
+
 	/* The task policy, which every VMA without its own shows. */
 	if (syscall(SYS_set_mempolicy, MPOL_INTERLEAVE, &both, 8 * sizeof(both)))
 		return 33;
@@ -192,9 +211,10 @@ TEST(every_kind)
 	static const char *const tokens[] = {
 		"local", "bind:0", " file=/tmp/numa\\040file\\075\\0111", " heap", " stack", " huge",
 		" anon=", " dirty=", " mapped=", " mapmax=", " swapcache=", " active=",
-		"kernelpagesize_kB=4", "kernelpagesize_kB=2048",
+		" writeback=", "kernelpagesize_kB=4", "kernelpagesize_kB=2048",
 	};
 	long long walks = stat_get("numa_walks_vma_locked");
+	struct fuse_hold fuse;
 	char path[64];
 	struct buf b;
 	pid_t pid;
@@ -202,12 +222,14 @@ TEST(every_kind)
 
 	if (!proc_has("numa_maps"))
 		SKIP(return, "no /proc/self/numa_maps: a kernel without CONFIG_NUMA");
+	ASSERT_EQ(0, fuse_hold_start(&fuse, FUSE_DIR));
 	pid = spawn_stopped(make_every_kind);
 	ASSERT_GT(pid, 0);
 	EXPECT_EQ(0, compare_stable(pid, "numa_maps", chunks, sizeof(chunks) / sizeof(chunks[0])));
 	EXPECT_GT(stat_get("numa_walks_vma_locked"), walks);
 	proc_path(path, sizeof(path), pid, "numa_maps");
 	ASSERT_EQ(0, read_all(path, 4096, &b));
+	fuse_hold_release(&fuse);
 	for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
 		if (!strstr(b.data, tokens[i]))
 			TH_LOG("no \"%s\" in /proc/%d/numa_maps", tokens[i], pid);
@@ -222,6 +244,7 @@ TEST(every_kind)
 		TH_LOG("one node: the policies over two nodes were left out");
 	buf_free(&b);
 	kill_and_reap(pid);
+	fuse_hold_stop(&fuse);
 }
 
 static void compare_one(int pid, void *arg)
