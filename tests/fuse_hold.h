@@ -35,7 +35,10 @@
 
 struct fuse_hold {
 	pid_t server;
-	/* Write end of the server's pipe: a byte, or closing it, answers the held WRITEs. */
+	/*
+	 * Write end of the server's pipe (the debug kernel has no AF_UNIX): a
+	 * byte, or closing it, answers the held WRITEs; SIGPIPE if it is gone.
+	 */
 	int release;
 	char dir[64];
 };

@@ -7,11 +7,11 @@
  * over every mapping kind numa_maps tells apart (anonymous, private and
  * shared file, shmem, heap, stack, hugetlb, THP, KSM-merged pages, a page in
  * the swap cache, pages mapped by three processes, pages of a FUSE file
- * under writeback), with pages placed on
- * both nodes of the guest, stops itself, and both files are compared in
- * every read size; then every process of the guest. The fields the child
- * was meant to make are checked to be there in /proc's file, so that the
- * comparison is only as good as what it really exercised.
+ * under writeback), with pages placed on both nodes of the guest, stops
+ * itself, and both files are compared in every read size; then every
+ * process of the guest. The fields the child was meant to make are checked
+ * to be there in /proc's file, so that the comparison is only as good as
+ * what it really exercised.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
